@@ -1,0 +1,86 @@
+/*
+ * gcheap.h -- the one public header of gcheap, the Go runtime's memory
+ * manager as a C library.
+ *
+ * The contract is ../shared/design/API.md (mirrored in docs/api.md).  This
+ * header declares what the library implements today: the allocator, its
+ * error handling and its statistics.  The collector's entry points
+ * (gc_collect, roots, threads, barriers, finalizers) join it as they are
+ * built; until then objects live until gc_free.
+ */
+#ifndef GCHEAP_H
+#define GCHEAP_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GC_VERSION_MAJOR 0
+#define GC_VERSION_MINOR 1
+#define GC_VERSION_PATCH 0
+
+/* ---- Initialisation ---------------------------------------------------- */
+
+/* Optional, idempotent, thread-safe; every other gc_ call initialises on
+ * first use. */
+void gc_init(void);
+const char *gc_version(void);
+
+/* ---- Allocation ---------------------------------------------------------
+ * Every allocation is zeroed and aligned to 16 bytes when size >= 16 (8
+ * below), or NULL with errno == ENOMEM.  gc_alloc(0) returns a unique
+ * non-NULL pointer. */
+
+void *gc_alloc(size_t size);
+void *gc_alloc_atomic(size_t size);
+void *gc_alloc_uncollectable(size_t size);
+void *gc_calloc(size_t count, size_t size);
+void *gc_realloc(void *ptr, size_t size);
+char *gc_strdup(const char *s);
+void gc_free(void *ptr);
+size_t gc_size(const void *ptr);
+void *gc_base(const void *ptr);
+
+/* ---- Statistics -------------------------------------------------------- */
+
+typedef struct gc_stats {
+    uint64_t heap_alloc;    /* bytes in allocated objects */
+    uint64_t heap_live;     /* bytes marked live by the last cycle */
+    uint64_t heap_goal;     /* heap size at which the next cycle ends */
+    uint64_t heap_sys;      /* heap bytes obtained from the OS */
+    uint64_t heap_released; /* bytes of heap_sys returned to the OS */
+    uint64_t heap_objects;  /* objects allocated and not yet freed */
+    uint64_t total_alloc;   /* cumulative bytes allocated */
+    uint64_t mallocs;       /* cumulative objects allocated */
+    uint64_t frees;         /* cumulative objects freed */
+    uint64_t num_gc;        /* completed cycles */
+    uint64_t num_forced_gc;
+    uint64_t num_periodic_gc;
+    uint64_t pause_total_ns;
+    uint64_t pause_max_ns;
+    uint64_t last_pause_ns;
+    uint64_t assist_ns;
+    double gc_cpu_fraction;
+    int percent;
+    int concurrent;
+} gc_stats;
+
+void gc_get_stats(gc_stats *out);
+
+/* ---- Errors ------------------------------------------------------------ */
+
+typedef void *(*gc_oom_handler)(size_t size);
+void gc_set_oom_handler(gc_oom_handler fn);
+
+typedef void (*gc_error_handler)(const char *message);
+void gc_set_error_handler(gc_error_handler fn);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GCHEAP_H */

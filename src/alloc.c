@@ -1,0 +1,225 @@
+/*
+ * alloc.c -- the public allocation API: gc_alloc and its kin, gc_free,
+ * gc_size, gc_base, gc_realloc.
+ *
+ * The fast path of a small allocation reads the thread's cached span for
+ * the span class, takes the lowest set bit of its alloc_cache, sets the
+ * slot's alloc bit and bumps two thread-local counters: no lock, no atomic
+ * read-modify-write.  Everything else (first call, refill, large objects,
+ * out of memory) is the slow path.
+ *
+ * A free by the thread whose cache owns the span clears the alloc bit
+ * directly and, when the slot lies in the current cache word, hands it
+ * straight back to the fast path; other frees go through the class's
+ * mcentral lock (mcentral.c).  gc_free zeroes the object, so free slots are
+ * always zero and a slot is never zeroed twice.
+ *
+ * ALLOC-1: every object handed out is zero, and aligned to 16 bytes (8
+ *          for the 8-byte class) because span starts are page-aligned and
+ *          every class of 16 B or more is a multiple of 16.
+ */
+#include "internal.h"
+#include "vg.h"
+
+#include <errno.h>
+
+static inline bool slot_live(const struct span *s, size_t index)
+{
+    return bit_get(s->alloc_bits, index) && !bit_get(s->freed_bits, index);
+}
+
+static inline void *alloc_fast(size_t size, enum gci_kind kind)
+{
+    struct mcache *c = gci_tls_cache;
+    if (GCI_LIKELY(c != NULL && size <= GCI_MAX_SMALL)) {
+        struct span *s = c->alloc[span_class_of(size_class(size), kind)];
+        uint64_t cache = s->alloc_cache;
+        if (GCI_LIKELY(cache != 0)) {
+            unsigned bit = (unsigned)__builtin_ctzll(cache);
+            s->alloc_cache = cache & (cache - 1);
+            AO_t *word = &s->alloc_bits[s->freeindex >> 6];
+            at_store(word, at_load(word) | ((uint64_t)1 << bit));
+            void *p = (void *)span_object(s, s->freeindex + bit);
+            at_bump(&c->nmalloc, 1);
+            at_bump(&c->bytes_alloc, s->elemsize);
+            vg_alloc(p, s->elemsize);
+            if (GCI_UNLIKELY(s->needzero))
+                memset(p, 0, s->elemsize);
+            return p;
+        }
+    }
+    return gci_alloc_slow(size, kind);
+}
+
+static struct mcache *my_cache(void)
+{
+    struct mcache *c = gci_tls_cache;
+    return c ? c : gci_thread_attach();
+}
+
+GCI_NOINLINE void *gci_alloc_slow(size_t size, enum gci_kind kind)
+{
+    init_once();
+    if (size > GCI_MAX_ALLOC) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    struct mcache *c = my_cache();
+    if (!c)
+        return gci_out_of_memory(size);
+    if (size > GCI_MAX_SMALL)
+        return gci_large_alloc(c, size, kind);
+    size_t sc = span_class_of(size_class(size), kind);
+    if (c->alloc[sc]->alloc_cache == 0 && !gci_mcache_refill(c, sc))
+        return gci_out_of_memory(size);
+    return alloc_fast(size, kind);
+}
+
+GCI_API void *gc_alloc(size_t size) { return alloc_fast(size, GCI_SCAN); }
+
+GCI_API void *gc_alloc_atomic(size_t size)
+{
+    return alloc_fast(size, GCI_NOSCAN);
+}
+
+GCI_API void *gc_alloc_uncollectable(size_t size)
+{
+    return alloc_fast(size, GCI_UNCOLLECTABLE);
+}
+
+GCI_API void *gc_calloc(size_t count, size_t size)
+{
+    if (size && count > SIZE_MAX / size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return alloc_fast(count * size, GCI_SCAN);
+}
+
+GCI_API char *gc_strdup(const char *s)
+{
+    if (!s) {
+        gci_report("gc_strdup(NULL)");
+        return NULL;
+    }
+    size_t n = strlen(s) + 1;
+    char *copy = alloc_fast(n, GCI_NOSCAN);
+    if (copy)
+        memcpy(copy, s, n);
+    return copy;
+}
+
+/* The span of the object that starts at p, or NULL after reporting why p
+ * is no such thing.  `who` names the API call for the message. */
+static struct span *object_start(const void *p, const char *who)
+{
+    struct span *s = span_of(p);
+    if (!s) {
+        gci_report("%s(%p): not a pointer into the gcheap heap", who, p);
+        return NULL;
+    }
+    size_t index = span_index(s, (uintptr_t)p);
+    if (index >= s->nelems || span_object(s, index) != (uintptr_t)p) {
+        gci_report("%s(%p): not the start of an object", who, p);
+        return NULL;
+    }
+    if (!slot_live(s, index)) {
+        gci_report("%s(%p): object already freed (double free?)", who, p);
+        return NULL;
+    }
+    return s;
+}
+
+static void free_small(struct mcache *c, struct span *s, void *p)
+{
+    size_t index = span_index(s, (uintptr_t)p);
+    memset(p, 0, s->elemsize);
+    vg_free(p);
+    at_bump(&c->nfree, 1);
+    at_bump(&c->bytes_freed, s->elemsize);
+    if (at_load(&s->owner) != (size_t)c) {
+        gci_mcentral_free(s, index);
+        return;
+    }
+    uint64_t bit = (uint64_t)1 << (index & 63);
+    AO_t *word = &s->alloc_bits[index >> 6];
+    at_store(word, at_load(word) & ~bit);
+    if ((index >> 6) == (s->freeindex >> 6))
+        s->alloc_cache |= bit;
+}
+
+GCI_API void gc_free(void *p)
+{
+    if (!p)
+        return;
+    struct span *s = object_start(p, "gc_free");
+    if (!s)
+        return;
+    struct mcache *c = my_cache();
+    if (s->spanclass / GCI_NUM_KINDS == 0)
+        gci_large_free(c, s);
+    else
+        free_small(c, s, p);
+}
+
+/* The live object holding p: its span and index, or NULL. */
+static struct span *live_object(const void *p, size_t *index)
+{
+    struct span *s = span_of(p);
+    if (!s)
+        return NULL;
+    *index = span_index(s, (uintptr_t)p);
+    if (*index >= s->nelems || !slot_live(s, *index))
+        return NULL;
+    return s;
+}
+
+GCI_API size_t gc_size(const void *p)
+{
+    size_t index;
+    struct span *s = live_object(p, &index);
+    return s ? s->elemsize : 0;
+}
+
+GCI_API void *gc_base(const void *p)
+{
+    size_t index;
+    struct span *s = live_object(p, &index);
+    return s ? (void *)span_object(s, index) : NULL;
+}
+
+/* Can an object of span s serve `size` bytes where it is?  Only while the
+ * request keeps its size class (small) or half its pages (large), so that
+ * shrinking really returns memory. */
+static bool fits_in_place(const struct span *s, size_t size)
+{
+    if (size > s->elemsize)
+        return false;
+    if (s->spanclass / GCI_NUM_KINDS != 0)
+        return size_class(size) == s->spanclass / GCI_NUM_KINDS;
+    return size > GCI_MAX_SMALL && size > s->elemsize / 2;
+}
+
+GCI_API void *gc_realloc(void *p, size_t size)
+{
+    if (!p)
+        return gc_alloc(size);
+    struct span *s = object_start(p, "gc_realloc");
+    if (!s)
+        return NULL;
+    if (size == 0) {
+        gc_free(p);
+        return NULL;
+    }
+    if (fits_in_place(s, size)) {
+        /* The bytes past the new end read as zero if it grows again. */
+        memset((char *)p + size, 0, s->elemsize - size);
+        return p;
+    }
+    void *q = alloc_fast(size, (enum gci_kind)s->kind);
+    if (!q)
+        return NULL;
+    memcpy(q, p, size < s->elemsize ? size : s->elemsize);
+    gc_free(p);
+    return q;
+}

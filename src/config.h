@@ -1,0 +1,27 @@
+/*
+ * config.h -- gcheap's compile-time knobs, the only place besides the OS and
+ * atomics layers where #if decides anything.  None of them changes the API.
+ *
+ *   GCHEAP_DEBUG     0 release, 1 cheap assertions, 2 + heap verification
+ *                    hooks, 3 + expensive per-operation checks.
+ *   GCHEAP_VALGRIND  1: tell memcheck about every object (client requests).
+ */
+#ifndef GCHEAP_CONFIG_H
+#define GCHEAP_CONFIG_H
+
+#ifndef GCHEAP_DEBUG
+#define GCHEAP_DEBUG 0
+#endif
+
+#ifndef GCHEAP_VALGRIND
+#define GCHEAP_VALGRIND 0
+#endif
+
+#define GCI_LIKELY(x) __builtin_expect(!!(x), 1)
+#define GCI_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define GCI_NOINLINE __attribute__((noinline))
+#define GCI_COLD __attribute__((cold, noinline))
+#define GCI_HIDDEN __attribute__((visibility("hidden")))
+#define GCI_API __attribute__((visibility("default")))
+
+#endif

@@ -1,0 +1,312 @@
+/*
+ * internal.h -- gcheap's internal header: constants, the shared structures,
+ * and every cross-file function, grouped by the file that owns it, so that
+ * this header reads as an index of the library.  Never installed.
+ *
+ * Vocabulary (docs/design.md has the long form):
+ *   page       8 KiB, the unit of the page heap.
+ *   arena      64 MiB of address space, reserved PROT_NONE, committed on
+ *              demand; the page map has one `struct arena` per arena.
+ *   span       a run of pages: free (in the page heap), or in use holding
+ *              objects of one span class, or one large object.
+ *   size class one of the 68 small-object sizes (src/sizeclass.c); class 0
+ *              means "large".
+ *   kind       scan (gc_alloc), noscan (gc_alloc_atomic), uncollectable.
+ *   span class size class * GCI_NUM_KINDS + kind.
+ */
+#ifndef GCHEAP_INTERNAL_H
+#define GCHEAP_INTERNAL_H
+
+#include "config.h"
+#include "atomic.h"
+#include "../gcheap.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ---- Geometry ---------------------------------------------------------- */
+
+#define GCI_PAGE_SHIFT 13
+#define GCI_PAGE_BYTES ((size_t)1 << GCI_PAGE_SHIFT)
+#define GCI_ARENA_SHIFT 26
+#define GCI_ARENA_BYTES ((size_t)1 << GCI_ARENA_SHIFT)
+#define GCI_ARENA_PAGES (GCI_ARENA_BYTES / GCI_PAGE_BYTES)
+#define GCI_ADDR_BITS 48 /* user addresses on x86-64 (4-level paging) */
+#define GCI_L2_BITS 12
+#define GCI_L1_BITS (GCI_ADDR_BITS - GCI_ARENA_SHIFT - GCI_L2_BITS)
+
+#define GCI_MAX_SMALL 32768
+#define GCI_NUM_CLASSES 69 /* class 0 (large) + 68 small classes */
+#define GCI_MAX_OBJECTS 1024
+#define GCI_MAX_WORDS (GCI_MAX_OBJECTS / 64)
+
+enum gci_kind { GCI_SCAN, GCI_NOSCAN, GCI_UNCOLLECTABLE, GCI_NUM_KINDS };
+#define GCI_NUM_SPANCLASSES (GCI_NUM_CLASSES * GCI_NUM_KINDS)
+
+/* Largest request gcheap tries to meet: more than the address space. */
+#define GCI_MAX_ALLOC ((size_t)1 << (GCI_ADDR_BITS - 1))
+
+/* ---- Assertions -------------------------------------------------------- */
+
+#define GCI_ASSERT(cond)                                                   \
+    do {                                                                   \
+        if (GCHEAP_DEBUG >= 1 && !(cond))                                  \
+            gci_assert_fail(#cond, __FILE__, __LINE__);                    \
+    } while (0)
+
+/* ---- Spans ------------------------------------------------------------- */
+
+enum span_state { SPAN_DEAD, SPAN_FREE, SPAN_INUSE };
+enum span_list { LIST_NONE, LIST_OWNED, LIST_PARTIAL, LIST_FULL };
+
+/*
+ * struct span: the metadata of one span, kept outside the span's pages.
+ *
+ * Synchronisation, field by field:
+ *  - start, npages, spanclass, kind, elemsize, nelems, magic, nwords: set
+ *    before the span is published in the page map (release store) and not
+ *    changed while it is in use; read by anyone who found it there.
+ *  - state: atomic; changed under the heap lock.
+ *  - freeindex, alloc_cache, needzero: the owner's (the mcache that caches
+ *    the span) or, when it has none, the class's mcentral lock holder's.
+ *  - alloc bits: written only by that same owner / lock holder (relaxed
+ *    stores), read by anyone (relaxed loads): bit i set = slot i allocated.
+ *  - freed bits: atomic; a free by another thread while a cache owns the
+ *    span sets the slot's bit (under the mcentral lock); the owner folds
+ *    them into the alloc bits ("drains") without a lock.
+ *  - owner, list: atomic; changed under the class's mcentral lock.
+ *  - next, prev: the list the span is on (mcentral lock, or heap lock for
+ *    free spans).
+ *
+ * SPAN-1: a slot is live iff its alloc bit is set and its freed bit clear.
+ * SPAN-2: alloc_cache holds only slots whose alloc bit is clear, all in the
+ *         64-slot word that begins at freeindex.
+ * SPAN-3: no alloc bit at or beyond nelems is ever set.
+ */
+struct span {
+    uintptr_t start;
+    size_t npages;
+    size_t elemsize;     /* object size; a large span's whole usable size */
+    uint32_t nelems;     /* objects in the span (1 for large) */
+    uint32_t magic;      /* index = (offset * magic) >> 32 */
+    uint16_t spanclass;
+    uint8_t kind;
+    uint8_t nwords;      /* 64-bit words in each bitmap */
+    uint8_t pool;        /* which span_pool the struct came from */
+    bool needzero;       /* free slots may hold old bytes */
+    AO_t state;          /* enum span_state */
+
+    uint32_t freeindex;  /* first slot of the word alloc_cache mirrors */
+    uint64_t alloc_cache;
+
+    AO_t owner;          /* struct mcache * that caches it, or 0 */
+    AO_t list;           /* enum span_list */
+    struct span *next, *prev;
+
+    AO_t *alloc_bits;
+    AO_t *freed_bits;
+    AO_t *mark_bits;     /* the collector's; kept clear by the allocator */
+    AO_t bits[];         /* 3 * nwords words */
+};
+
+static inline size_t span_class_of(unsigned cls, enum gci_kind kind)
+{
+    return cls * GCI_NUM_KINDS + kind;
+}
+
+static inline uintptr_t span_limit(const struct span *s)
+{
+    return s->start + s->npages * GCI_PAGE_BYTES;
+}
+
+/* The index of the object holding address p (which lies in s). */
+static inline size_t span_index(const struct span *s, uintptr_t p)
+{
+    uintptr_t off = p - s->start;
+    if (s->nelems == 1)
+        return off < s->elemsize ? 0 : 1;
+    return (size_t)(((uint64_t)off * s->magic) >> 32);
+}
+
+static inline uintptr_t span_object(const struct span *s, size_t index)
+{
+    return s->start + index * s->elemsize;
+}
+
+static inline bool bit_get(const AO_t *words, size_t i)
+{
+    return (at_load(&words[i >> 6]) >> (i & 63)) & 1;
+}
+
+/* Words of a bitmap of n bits, as kept in span.bits. */
+static inline size_t bitmap_words(size_t n) { return (n + 63) / 64; }
+
+/* Bits of word w that stand for real slots. */
+static inline uint64_t span_word_mask(const struct span *s, size_t w)
+{
+    size_t left = s->nelems - w * 64;
+    return left >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << left) - 1;
+}
+
+/* ---- Size classes: sizeclass.c (generated) ----------------------------- */
+
+extern const uint32_t gci_class_bytes[GCI_NUM_CLASSES];
+extern const uint16_t gci_class_pages[GCI_NUM_CLASSES];
+extern const uint16_t gci_class_objects[GCI_NUM_CLASSES];
+extern const uint32_t gci_class_magic[GCI_NUM_CLASSES];
+extern const uint8_t gci_class_by8[129];
+extern const uint8_t gci_class_by128[249];
+
+/* Size class of a request of n <= GCI_MAX_SMALL bytes. */
+static inline unsigned size_class(size_t n)
+{
+    if (n <= 1024)
+        return gci_class_by8[(n + 7) >> 3];
+    return gci_class_by128[(n - 1024 + 127) >> 7];
+}
+
+/* ---- The per-thread cache: mcache.c ------------------------------------ */
+
+/*
+ * struct mcache: one per registered thread (Go: one per P).  alloc[] and
+ * the spans it points to are the owning thread's alone; the counters are
+ * written by the owner with plain (relaxed) stores and read by
+ * gc_get_stats.
+ */
+struct mcache {
+    struct span *alloc[GCI_NUM_SPANCLASSES];
+    AO_t nmalloc;     /* objects allocated through this cache */
+    AO_t bytes_alloc; /* their usable bytes */
+    AO_t nfree;       /* objects freed by this thread */
+    AO_t bytes_freed;
+};
+
+extern struct span gci_empty_span; /* alloc_cache 0: always refills */
+
+void gci_mcache_init(struct mcache *c);
+bool gci_mcache_refill(struct mcache *c, size_t spanclass);
+void gci_mcache_release_all(struct mcache *c);
+
+/* ---- Central span lists: mcentral.c ------------------------------------ */
+
+void gci_mcentral_init(void);
+struct span *gci_mcentral_acquire(struct mcache *c, size_t spanclass);
+void gci_mcentral_release(struct span *s);
+void gci_mcentral_free(struct span *s, size_t index);
+bool gci_mcentral_verify(void);
+
+/* ---- Spans: span.c ----------------------------------------------------- */
+
+struct span *gci_span_new(size_t nwords);
+void gci_span_delete(struct span *s);
+void gci_span_init_objects(struct span *s, unsigned cls, enum gci_kind kind);
+bool gci_span_prime(struct span *s, size_t from_word);
+size_t gci_span_drain(struct span *s);
+size_t gci_span_count_alloc(const struct span *s);
+void gci_span_zero(struct span *s);
+
+/* ---- The page heap: mheap.c -------------------------------------------- */
+
+void gci_mheap_init(void);
+struct span *gci_mheap_alloc(size_t npages, unsigned cls, enum gci_kind kind);
+void gci_mheap_free(struct span *s);
+uint64_t gci_mheap_sys_bytes(void);
+uint64_t gci_mheap_free_bytes(void);
+void gci_mheap_lock(void);
+void gci_mheap_unlock(void);
+bool gci_mheap_verify(void);
+
+/* ---- Arenas: arena.c --------------------------------------------------- */
+
+uintptr_t gci_arena_reserve(size_t bytes);
+
+/* ---- The page map: pagemap.c ------------------------------------------- */
+
+struct arena {
+    AO_t spans[GCI_ARENA_PAGES]; /* struct span * of each page, or 0 */
+};
+
+bool gci_pagemap_add_arenas(uintptr_t start, size_t bytes);
+struct arena *gci_pagemap_arena(uintptr_t addr);
+void gci_pagemap_set(uintptr_t start, size_t npages, struct span *s);
+
+/* The span that covers p, whatever its state, or NULL. */
+static inline struct span *pagemap_lookup(uintptr_t p)
+{
+    struct arena *a = gci_pagemap_arena(p);
+    if (!a)
+        return NULL;
+    size_t page = (p >> GCI_PAGE_SHIFT) & (GCI_ARENA_PAGES - 1);
+    return (struct span *)at_load_acq(&a->spans[page]);
+}
+
+/* The in-use span whose pages hold p, or NULL. */
+static inline struct span *span_of(const void *ptr)
+{
+    uintptr_t p = (uintptr_t)ptr;
+    struct span *s = pagemap_lookup(p);
+    if (!s || at_load(&s->state) != SPAN_INUSE)
+        return NULL;
+    if (p < s->start || p >= span_limit(s))
+        return NULL;
+    return s;
+}
+
+/* ---- Large objects: large.c -------------------------------------------- */
+
+void *gci_large_alloc(struct mcache *c, size_t size, enum gci_kind kind);
+void gci_large_free(struct mcache *c, struct span *s);
+
+/* ---- Allocation entry points: alloc.c ---------------------------------- */
+
+void *gci_alloc_slow(size_t size, enum gci_kind kind);
+
+/* ---- Threads: threads.c ------------------------------------------------ */
+
+extern _Thread_local struct mcache *gci_tls_cache
+    __attribute__((tls_model("initial-exec")));
+
+struct mcache *gci_thread_attach(void);
+void gci_threads_init(void);
+void gci_threads_sum_stats(uint64_t out[4]);
+
+/* ---- OS interface: os.c ------------------------------------------------ */
+
+void *gci_os_reserve(size_t bytes, uintptr_t hint);
+void gci_os_unreserve(void *p, size_t bytes);
+bool gci_os_commit(void *p, size_t bytes);
+void *gci_os_alloc_meta(size_t bytes);
+uint64_t gci_os_now_ns(void);
+
+/* ---- Errors: error.c --------------------------------------------------- */
+
+void gci_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *gci_out_of_memory(size_t size);
+GCI_COLD void gci_assert_fail(const char *cond, const char *file, int line);
+GCI_COLD void gci_fatal(const char *what);
+
+/* ---- Statistics: stats.c ----------------------------------------------- */
+
+/* Counters of objects that do not go through an mcache's counters (large
+ * objects freed by thread caches that have since been handed back, etc.):
+ * atomic. */
+extern AO_t gci_stat_nmalloc, gci_stat_bytes_alloc;
+extern AO_t gci_stat_nfree, gci_stat_bytes_freed;
+
+void gci_stats_absorb(struct mcache *c);
+
+/* ---- Initialisation: init.c -------------------------------------------- */
+
+extern AO_t gci_initialised;
+void gci_init_slow(void);
+
+static inline void init_once(void)
+{
+    if (GCI_UNLIKELY(!at_load_acq(&gci_initialised)))
+        gci_init_slow();
+}
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * mcache.c -- the per-thread cache: one span per span class.
+ *
+ * The allocation fast path (alloc.c) takes the next free slot of the
+ * thread's span for the class from its 64-bit alloc_cache, with no lock
+ * and no atomic instruction.  When the cache word is used up, refill looks
+ * further along the span, then rescans it if frees left at least a quarter
+ * of it free, and otherwise trades it at the class's mcentral.
+ *
+ * Concurrency: an mcache belongs to one thread; only it touches alloc[] and
+ * the spans they point to (see struct span for the fields others read).
+ * MCACHE-1: alloc[sc] is gci_empty_span or a span of class sc owned by
+ *           this cache.
+ */
+#include "internal.h"
+
+/* The span every empty cache entry points to: its alloc_cache is 0, so the
+ * fast path always falls through to refill.  Never written. */
+struct span gci_empty_span;
+
+void gci_mcache_init(struct mcache *c)
+{
+    for (size_t i = 0; i < GCI_NUM_SPANCLASSES; i++)
+        c->alloc[i] = &gci_empty_span;
+}
+
+/* Room left in the cached span after its current word?  Rescans it when
+ * frees (its own, or others' once drained) freed a quarter of it. */
+static bool span_has_room(struct span *s)
+{
+    if (gci_span_prime(s, s->freeindex / 64 + 1))
+        return true;
+    gci_span_drain(s);
+    size_t nfree = s->nelems - gci_span_count_alloc(s);
+    return nfree * 4 >= s->nelems && gci_span_prime(s, 0);
+}
+
+/* Makes c->alloc[spanclass] a span with a free slot in its alloc_cache.
+ * Returns false when the heap cannot grow. */
+bool gci_mcache_refill(struct mcache *c, size_t spanclass)
+{
+    struct span *s = c->alloc[spanclass];
+    if (s != &gci_empty_span) {
+        GCI_ASSERT(at_load(&s->owner) == (size_t)c); /* MCACHE-1 */
+        if (span_has_room(s))
+            return true;
+        c->alloc[spanclass] = &gci_empty_span;
+        gci_mcentral_release(s);
+    }
+    s = gci_mcentral_acquire(c, spanclass);
+    if (!s)
+        return false;
+    c->alloc[spanclass] = s;
+    return true;
+}
+
+/* Hands every cached span back (thread exit; later, the collector). */
+void gci_mcache_release_all(struct mcache *c)
+{
+    for (size_t i = 0; i < GCI_NUM_SPANCLASSES; i++) {
+        struct span *s = c->alloc[i];
+        if (s != &gci_empty_span) {
+            c->alloc[i] = &gci_empty_span;
+            gci_mcentral_release(s);
+        }
+    }
+}

@@ -1,0 +1,264 @@
+/*
+ * mheap.c -- the page heap: runs of free pages, handed out as spans.
+ *
+ * Free pages are kept as free spans ("runs"), coalesced with their
+ * neighbours on every free, on segregated lists: one list per run length
+ * from 1 to 127 pages, and one list of longer runs searched for the best
+ * fit (Go's mheap before its page allocator rewrite).  When no run fits,
+ * the heap grows: it commits at least GROW_BYTES more of the current
+ * arena region, or reserves a new region of whole arenas.
+ *
+ * Owns: the free lists, the growth frontier, the heap byte counters.
+ * Concurrency: one lock, `heap.lock`, over all of it, and over span struct
+ * allocation (span.c) and page-map writes (pagemap.c).
+ *
+ * HEAP-1: a free run is on exactly one list, the one for its length.
+ * HEAP-2: no two free runs are adjacent (they would have been coalesced).
+ * HEAP-3: a run's needzero is false only if every byte of it is zero.
+ * HEAP-4: free_bytes is the sum of the lengths of all runs.
+ */
+#include "internal.h"
+#include "vg.h"
+
+#include <stdio.h>
+
+#define EXACT_LISTS 128 /* runs of 1..127 pages; longer ones in `large` */
+#define GROW_BYTES ((size_t)1 << 20)
+
+static struct {
+    pthread_mutex_t lock;
+    struct span *exact[EXACT_LISTS];
+    struct span *large;
+    uintptr_t frontier; /* next uncommitted byte of the current region */
+    uintptr_t region_end;
+    AO_t sys_bytes;  /* committed from the OS */
+    AO_t free_bytes; /* in free runs */
+} heap = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+void gci_mheap_init(void) {}
+
+void gci_mheap_lock(void) { pthread_mutex_lock(&heap.lock); }
+void gci_mheap_unlock(void) { pthread_mutex_unlock(&heap.lock); }
+
+uint64_t gci_mheap_sys_bytes(void) { return at_load(&heap.sys_bytes); }
+uint64_t gci_mheap_free_bytes(void) { return at_load(&heap.free_bytes); }
+
+static struct span **list_for(size_t npages)
+{
+    return npages < EXACT_LISTS ? &heap.exact[npages] : &heap.large;
+}
+
+static void list_insert(struct span *run)
+{
+    struct span **head = list_for(run->npages);
+    run->prev = NULL;
+    run->next = *head;
+    if (*head)
+        (*head)->prev = run;
+    *head = run;
+}
+
+static void list_remove(struct span *run)
+{
+    if (run->prev)
+        run->prev->next = run->next;
+    else
+        *list_for(run->npages) = run->next;
+    if (run->next)
+        run->next->prev = run->prev;
+    run->next = run->prev = NULL;
+}
+
+static void set_ends(struct span *run, struct span *to)
+{
+    gci_pagemap_set(run->start, 1, to);
+    gci_pagemap_set(span_limit(run) - GCI_PAGE_BYTES, 1, to);
+}
+
+/* The free run that ends right at `addr` or starts right at it, if any. */
+static struct span *free_neighbour(uintptr_t probe, uintptr_t addr)
+{
+    struct span *run = pagemap_lookup(probe);
+    if (!run || at_load(&run->state) != SPAN_FREE)
+        return NULL;
+    if (run->start != addr && span_limit(run) != addr)
+        return NULL;
+    return run;
+}
+
+/* Takes run off its list and out of the page map, giving its pages to the
+ * caller's new run. */
+static void absorb(struct span *run, uintptr_t *start, size_t *npages,
+                   bool *needzero)
+{
+    list_remove(run);
+    set_ends(run, NULL);
+    if (run->start < *start)
+        *start = run->start;
+    *npages += run->npages;
+    *needzero |= run->needzero;
+    gci_span_delete(run);
+}
+
+/* Returns pages to the free lists, coalescing (HEAP-2). */
+static bool add_free(uintptr_t start, size_t npages, bool needzero)
+{
+    uintptr_t end = start + npages * GCI_PAGE_BYTES;
+    struct span *before = free_neighbour(start - 1, start);
+    struct span *after = free_neighbour(end, end);
+    struct span *run = gci_span_new(1);
+    if (!run)
+        return false; /* the pages stay out of use: no harm, no reuse */
+    at_fetch_add(&heap.free_bytes, npages * GCI_PAGE_BYTES);
+    if (before)
+        absorb(before, &start, &npages, &needzero);
+    if (after)
+        absorb(after, &start, &npages, &needzero);
+    run->start = start;
+    run->npages = npages;
+    run->needzero = needzero;
+    at_store(&run->state, SPAN_FREE);
+    set_ends(run, run);
+    list_insert(run);
+    vg_noaccess((void *)start, npages * GCI_PAGE_BYTES);
+    return true;
+}
+
+static struct span *find_run(size_t npages)
+{
+    for (size_t n = npages; n < EXACT_LISTS; n++)
+        if (heap.exact[n])
+            return heap.exact[n];
+    struct span *best = NULL;
+    for (struct span *run = heap.large; run; run = run->next)
+        if (run->npages >= npages &&
+            (!best || run->npages < best->npages ||
+             (run->npages == best->npages && run->start < best->start)))
+            best = run;
+    return best;
+}
+
+/* Commits [frontier, frontier + bytes) and frees it into the lists. */
+static bool commit_more(size_t bytes)
+{
+    if (!gci_os_commit((void *)heap.frontier, bytes))
+        return false;
+    at_fetch_add(&heap.sys_bytes, bytes);
+    uintptr_t start = heap.frontier;
+    heap.frontier += bytes;
+    return add_free(start, bytes / GCI_PAGE_BYTES, false);
+}
+
+static bool grow(size_t npages)
+{
+    size_t bytes = npages * GCI_PAGE_BYTES;
+    if (bytes < GROW_BYTES)
+        bytes = GROW_BYTES;
+    if (heap.region_end - heap.frontier < bytes) {
+        size_t region = (bytes + GCI_ARENA_BYTES - 1) & ~(GCI_ARENA_BYTES - 1);
+        uintptr_t p = gci_arena_reserve(region);
+        if (!p)
+            return false;
+        if (p != heap.region_end) {
+            /* Not contiguous: the old region's tail becomes free pages. */
+            if (heap.region_end > heap.frontier)
+                commit_more(heap.region_end - heap.frontier);
+            heap.frontier = p;
+        }
+        heap.region_end = p + region;
+    }
+    return commit_more(bytes);
+}
+
+/* Takes npages from the front of run; the rest stays free. */
+static void carve(struct span *run, size_t npages)
+{
+    list_remove(run);
+    at_fetch_add(&heap.free_bytes, (size_t)0 - npages * GCI_PAGE_BYTES);
+    if (run->npages == npages) {
+        set_ends(run, NULL);
+        gci_span_delete(run);
+        return;
+    }
+    gci_pagemap_set(run->start, 1, NULL);
+    run->start += npages * GCI_PAGE_BYTES;
+    run->npages -= npages;
+    set_ends(run, run);
+    list_insert(run);
+}
+
+/*
+ * Allocates a span of npages for objects of class cls and the given kind,
+ * laid out and published in the page map, or NULL when the OS has no more
+ * memory to give.
+ */
+struct span *gci_mheap_alloc(size_t npages, unsigned cls, enum gci_kind kind)
+{
+    size_t nelems = cls ? gci_class_objects[cls] : 1;
+    pthread_mutex_lock(&heap.lock);
+    struct span *run = find_run(npages);
+    if (!run && grow(npages))
+        run = find_run(npages);
+    struct span *s = run ? gci_span_new(bitmap_words(nelems)) : NULL;
+    if (!s) {
+        pthread_mutex_unlock(&heap.lock);
+        return NULL;
+    }
+    s->start = run->start;
+    s->npages = npages;
+    s->needzero = run->needzero;
+    carve(run, npages);
+    gci_span_init_objects(s, cls, kind);
+    at_store(&s->state, SPAN_INUSE);
+    gci_pagemap_set(s->start, npages, s);
+    pthread_mutex_unlock(&heap.lock);
+    return s;
+}
+
+/* Returns an in-use span's pages to the heap.  Small spans whose objects
+ * were all freed by gc_free are clean (frees zero); large ones are not. */
+void gci_mheap_free(struct span *s)
+{
+    bool needzero = s->needzero || s->nelems == 1;
+    pthread_mutex_lock(&heap.lock);
+    at_store(&s->state, SPAN_DEAD);
+    gci_pagemap_set(s->start, s->npages, NULL);
+    uintptr_t start = s->start;
+    size_t npages = s->npages;
+    gci_span_delete(s);
+    add_free(start, npages, needzero);
+    pthread_mutex_unlock(&heap.lock);
+}
+
+static bool verify_run(struct span *run, size_t list_len, size_t *bytes)
+{
+    bool ok = at_load(&run->state) == SPAN_FREE;
+    ok &= list_len < EXACT_LISTS ? run->npages == list_len
+                                 : run->npages >= EXACT_LISTS; /* HEAP-1 */
+    ok &= pagemap_lookup(run->start) == run; /* PAGEMAP-1 */
+    ok &= pagemap_lookup(span_limit(run) - 1) == run;
+    ok &= !free_neighbour(run->start - 1, run->start); /* HEAP-2 */
+    ok &= !free_neighbour(span_limit(run), span_limit(run));
+    *bytes += run->npages * GCI_PAGE_BYTES;
+    if (!ok)
+        fprintf(stderr, "gcheap: verify: bad free run %p (%zu pages)\n",
+                (void *)run->start, run->npages);
+    return ok;
+}
+
+/* Debug check of HEAP-1, HEAP-2, HEAP-4 and the free runs' page-map
+ * entries.  Returns true when the heap is consistent. */
+bool gci_mheap_verify(void)
+{
+    bool ok = true;
+    size_t bytes = 0;
+    pthread_mutex_lock(&heap.lock);
+    for (size_t n = 1; n <= EXACT_LISTS; n++) {
+        struct span *head = n < EXACT_LISTS ? heap.exact[n] : heap.large;
+        for (struct span *run = head; run; run = run->next)
+            ok &= verify_run(run, n, &bytes);
+    }
+    ok &= bytes == at_load(&heap.free_bytes); /* HEAP-4 */
+    pthread_mutex_unlock(&heap.lock);
+    return ok;
+}

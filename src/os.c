@@ -1,0 +1,48 @@
+/*
+ * os.c -- every call gcheap makes to the operating system for memory and
+ * time, in one place.
+ *
+ * Address space is reserved PROT_NONE with MAP_NORESERVE (it costs no
+ * memory, only address space, which RLIMIT_AS limits) and committed by
+ * mprotect when the page heap needs it.  A failed reservation or commit is
+ * an ordinary ENOMEM for the caller, never fatal.
+ *
+ * Metadata (span structs, page-map levels, thread records) comes from
+ * gci_os_alloc_meta: plain zeroed anonymous memory that is never returned.
+ */
+#include "internal.h"
+
+#include <sys/mman.h>
+#include <time.h>
+
+void *gci_os_reserve(size_t bytes, uintptr_t hint)
+{
+    void *p = mmap((void *)hint, bytes, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void gci_os_unreserve(void *p, size_t bytes)
+{
+    if (bytes)
+        munmap(p, bytes);
+}
+
+bool gci_os_commit(void *p, size_t bytes)
+{
+    return mprotect(p, bytes, PROT_READ | PROT_WRITE) == 0;
+}
+
+void *gci_os_alloc_meta(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+uint64_t gci_os_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}

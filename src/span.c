@@ -1,0 +1,146 @@
+/*
+ * span.c -- span metadata: allocating the structs, and the bitmap
+ * operations on one span.
+ *
+ * A span struct carries its three bitmaps (alloc, freed, mark) inline, sized
+ * for its object count, so a span of 32 objects costs 3 words of bitmap and
+ * one of 1024 objects 48.  Structs come from five pools (1, 2, 4, 8 or 16
+ * words per bitmap), each a free list over 64 KiB chunks of metadata
+ * memory; structs are never returned to the OS, so a stale page-map entry
+ * never points at unmapped memory.
+ *
+ * Concurrency: gci_span_new/delete run with the heap lock held.  The
+ * bitmap functions run on a span the caller owns (its mcache, or the
+ * mcentral lock of its class when no cache owns it); see struct span.
+ */
+#include "internal.h"
+#include "vg.h"
+
+#define NUM_POOLS 5 /* bitmaps of 1, 2, 4, 8, 16 words */
+#define CHUNK_BYTES ((size_t)64 << 10)
+
+struct span_pool {
+    struct span *free;
+    char *bump, *end;
+};
+
+static struct span_pool pools[NUM_POOLS];
+
+static size_t pool_of(size_t nwords)
+{
+    size_t p = 0;
+    while (((size_t)1 << p) < nwords)
+        p++;
+    GCI_ASSERT(p < NUM_POOLS);
+    return p;
+}
+
+static size_t pool_struct_bytes(size_t pool)
+{
+    size_t n = sizeof(struct span) + 3 * ((size_t)1 << pool) * sizeof(AO_t);
+    return (n + 63) & ~(size_t)63; /* one span per cache line run */
+}
+
+struct span *gci_span_new(size_t nwords)
+{
+    size_t p = pool_of(nwords);
+    struct span_pool *pool = &pools[p];
+    struct span *s = pool->free;
+    if (s) {
+        pool->free = s->next;
+    } else {
+        size_t bytes = pool_struct_bytes(p);
+        if (pool->bump + bytes > pool->end) {
+            pool->bump = gci_os_alloc_meta(CHUNK_BYTES);
+            if (!pool->bump)
+                return NULL;
+            pool->end = pool->bump + CHUNK_BYTES;
+        }
+        s = (struct span *)pool->bump;
+        pool->bump += bytes;
+    }
+    memset(s, 0, pool_struct_bytes(p));
+    s->pool = (uint8_t)p;
+    s->nwords = (uint8_t)(1u << p);
+    return s;
+}
+
+void gci_span_delete(struct span *s)
+{
+    at_store(&s->state, SPAN_DEAD);
+    s->next = pools[s->pool].free;
+    pools[s->pool].free = s;
+}
+
+/* Lays out span s (its start and npages set) for objects of class cls
+ * (0: one large object).  The bitmaps start all clear. */
+void gci_span_init_objects(struct span *s, unsigned cls, enum gci_kind kind)
+{
+    s->spanclass = (uint16_t)span_class_of(cls, kind);
+    s->kind = (uint8_t)kind;
+    if (cls == 0) {
+        s->elemsize = s->npages * GCI_PAGE_BYTES;
+        s->nelems = 1;
+        s->magic = 0;
+    } else {
+        s->elemsize = gci_class_bytes[cls];
+        s->nelems = gci_class_objects[cls];
+        s->magic = gci_class_magic[cls];
+    }
+    size_t nw = bitmap_words(s->nelems);
+    GCI_ASSERT(nw <= s->nwords);
+    s->nwords = (uint8_t)nw;
+    s->alloc_bits = s->bits;
+    s->freed_bits = s->bits + nw;
+    s->mark_bits = s->bits + 2 * nw;
+    memset(s->bits, 0, 3 * nw * sizeof(AO_t));
+    s->freeindex = 0;
+    s->alloc_cache = 0;
+}
+
+/* Points alloc_cache at the first word, from from_word on, that has a free
+ * slot.  Returns false when there is none (SPAN-2). */
+bool gci_span_prime(struct span *s, size_t from_word)
+{
+    for (size_t w = from_word; w < s->nwords; w++) {
+        uint64_t free_slots = ~at_load(&s->alloc_bits[w]) & span_word_mask(s, w);
+        if (free_slots) {
+            s->freeindex = (uint32_t)(w * 64);
+            s->alloc_cache = free_slots;
+            return true;
+        }
+    }
+    s->freeindex = (uint32_t)(s->nwords * 64);
+    s->alloc_cache = 0;
+    return false;
+}
+
+/* Folds frees made by other threads into the alloc bits; returns how many
+ * slots it freed.  Only the span's owner or lock holder calls it. */
+size_t gci_span_drain(struct span *s)
+{
+    size_t n = 0;
+    for (size_t w = 0; w < s->nwords; w++) {
+        uint64_t freed = at_take(&s->freed_bits[w]);
+        if (freed) {
+            at_store(&s->alloc_bits[w], at_load(&s->alloc_bits[w]) & ~freed);
+            n += (size_t)__builtin_popcountll(freed);
+        }
+    }
+    return n;
+}
+
+size_t gci_span_count_alloc(const struct span *s)
+{
+    size_t n = 0;
+    for (size_t w = 0; w < s->nwords; w++)
+        n += (size_t)__builtin_popcountll(at_load(&s->alloc_bits[w]));
+    return n;
+}
+
+/* Clears a span's memory before it holds small objects again. */
+void gci_span_zero(struct span *s)
+{
+    vg_zero((void *)s->start, s->npages * GCI_PAGE_BYTES);
+    s->needzero = false;
+}
