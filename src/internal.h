@@ -182,6 +182,7 @@ struct mcache {
     AO_t bytes_alloc; /* their usable bytes */
     AO_t nfree;       /* objects freed by this thread */
     AO_t bytes_freed;
+    unsigned refills; /* GCHEAP_DEBUG >= 2: verify the heap now and then */
 };
 
 extern struct span gci_empty_span; /* alloc_cache 0: always refills */

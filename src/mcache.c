@@ -39,6 +39,8 @@ static bool span_has_room(struct span *s)
  * Returns false when the heap cannot grow. */
 bool gci_mcache_refill(struct mcache *c, size_t spanclass)
 {
+    if (GCHEAP_DEBUG >= 2 && ++c->refills % 1024 == 0)
+        GCI_ASSERT(gci_mheap_verify() && gci_mcentral_verify());
     struct span *s = c->alloc[spanclass];
     if (s != &gci_empty_span) {
         GCI_ASSERT(at_load(&s->owner) == (size_t)c); /* MCACHE-1 */

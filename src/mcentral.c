@@ -168,12 +168,30 @@ void gci_mcentral_free(struct span *s, size_t index)
     gci_mheap_free(s);
 }
 
+static bool no_freed_bits(const struct span *s)
+{
+    for (size_t w = 0; w < s->nwords; w++)
+        if (at_load(&s->freed_bits[w]))
+            return false;
+    return true;
+}
+
+/* CENTRAL-1 and CENTRAL-2 for one span on list `want`. */
+static bool span_filed_well(struct span *s, size_t spanclass, size_t want)
+{
+    size_t n = gci_span_count_alloc(s);
+    bool ok = s->spanclass == spanclass && at_load(&s->owner) == 0 &&
+              at_load(&s->list) == want && span_of((void *)s->start) == s;
+    ok &= no_freed_bits(s) && n > 0;
+    ok &= want == LIST_FULL ? n == s->nelems : n < s->nelems;
+    return ok;
+}
+
 static bool verify_list(struct spanq *l, size_t spanclass, size_t want)
 {
     bool ok = true;
     for (struct span *s = l->head; s; s = s->next) {
-        bool good = s->spanclass == spanclass && at_load(&s->owner) == 0 &&
-                    at_load(&s->list) == want && span_of((void *)s->start) == s;
+        bool good = span_filed_well(s, spanclass, want);
         if (!good)
             fprintf(stderr, "gcheap: verify: span %p misfiled in class %zu\n",
                     (void *)s->start, spanclass);
