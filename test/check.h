@@ -43,8 +43,9 @@ static int check_count;
  * needed). */
 #define REQUIRE(cond)                                                      \
     do {                                                                   \
-        CHECK(cond);                                                       \
-        if (!(cond)) {                                                     \
+        int require_ok_ = !!(cond); /* evaluated once */                   \
+        CHECKF(require_ok_, "%s", #cond);                                  \
+        if (!require_ok_) {                                                \
             fprintf(stderr, "stopping: required condition failed\n");      \
             exit(1);                                                       \
         }                                                                  \

@@ -259,7 +259,9 @@ int main(void)
         _exit(rc);
     }
     int status;
-    pid_t waited = waitpid(pid, &status, 0);
+    pid_t waited;
+    while ((waited = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+        ;
     REQUIRE(waited == pid); /* REQUIRE evaluates its argument twice */
     if (WIFSIGNALED(status))
         fprintf(stderr, "child killed by signal %d (%s)\n", WTERMSIG(status),

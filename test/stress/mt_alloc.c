@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { THREADS = 4, TABLE = 1024, EXCHANGE = 64, BURST = 4096 };
+enum { THREADS = 4, TABLE = 1024, EXCHANGE = 64, BURST = 2048 };
 
 struct obj {
     unsigned char *p;
@@ -304,7 +304,7 @@ static void *worker(void *arg)
          * size class, so that they fight over its central lists */
         long phase = (long)((now() - start_time) / 0.25);
         if (phase % 2) {
-            static const size_t sizes[] = {256, 1024, 48, 3072};
+            static const size_t sizes[] = {64, 256, 48, 512};
             make_burst(s, sizes[phase / 2 % 4], phase / 2 % 8 >= 4);
             continue;
         }

@@ -8,6 +8,7 @@
 #include "../check.h"
 #include "../../gcheap.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -82,13 +83,20 @@ static void run(int which)
     static char out[8192];
     size_t len = 0;
     ssize_t got;
-    while (len < sizeof out - 1 &&
-           (got = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
+    while (len < sizeof out - 1) {
+        got = read(fds[0], out + len, sizeof out - 1 - len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
         len += (size_t)got;
+    }
     out[len] = 0;
     close(fds[0]);
     int status;
-    pid_t waited = waitpid(pid, &status, 0);
+    pid_t waited;
+    while ((waited = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+        ;
     REQUIRE(waited == pid);
 
     CHECKF(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
