@@ -3,10 +3,10 @@
  * manager as a C library.
  *
  * The contract is ../shared/design/API.md (mirrored in docs/api.md).  This
- * header declares what the library implements today: the allocator, its
- * error handling and its statistics.  The collector's entry points
- * (gc_collect, roots, threads, barriers, finalizers) join it as they are
- * built; until then objects live until gc_free.
+ * header declares what the library implements: the allocator, the
+ * stop-the-world collector with its roots, threads and finalizers, error
+ * handling and statistics.  Concurrent marking (gc_set_concurrent, the
+ * write barrier) joins it with the concurrent collector.
  */
 #ifndef GCHEAP_H
 #define GCHEAP_H
@@ -44,6 +44,47 @@ char *gc_strdup(const char *s);
 void gc_free(void *ptr);
 size_t gc_size(const void *ptr);
 void *gc_base(const void *ptr);
+
+/* ---- Collection and tuning -------------------------------------------- */
+
+/* A full cycle: returns after marking and sweeping of a cycle that started
+ * after the call began. */
+void gc_collect(void);
+/* Go's GOGC; negative turns automatic collection off.  Returns the old
+ * value. */
+int gc_set_percent(int percent);
+/* Collects, then returns every free page to the OS. */
+void gc_release_memory(void);
+
+/* ---- Roots ------------------------------------------------------------- */
+
+void gc_add_roots(void *start, void *end);
+void gc_remove_roots(void *start, void *end);
+
+/* ---- Threads ----------------------------------------------------------- */
+
+int gc_thread_register(void);
+void gc_thread_unregister(void);
+int gc_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+                      void *(*start)(void *), void *arg);
+
+/* ---- Coroutines and fibers ---------------------------------------------- */
+
+typedef struct gc_fiber gc_fiber;
+gc_fiber *gc_fiber_register(void *stack_lo, void *stack_hi);
+void gc_fiber_switch(gc_fiber *to);
+void gc_fiber_unregister(gc_fiber *fiber);
+
+/* ---- Finalisation and weak references ---------------------------------- */
+
+typedef void (*gc_finalizer)(void *obj, void *data);
+void gc_set_finalizer(void *obj, gc_finalizer fn, void *data);
+int gc_set_finalize_on_demand(int on);
+int gc_run_finalizers(void);
+
+void gc_weak_link(void **link, void *obj);
+void gc_weak_unlink(void **link);
+void *gc_weak_get(void **link);
 
 /* ---- Statistics -------------------------------------------------------- */
 

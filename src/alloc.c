@@ -10,8 +10,8 @@
  *
  * A free by the thread whose cache owns the span clears the alloc bit
  * directly and, when the slot lies in the current cache word, hands it
- * straight back to the fast path; other frees go through the class's
- * mcentral lock (mcentral.c).  gc_free zeroes the object, so free slots are
+ * straight back to the fast path; other frees set the slot's freed bit
+ * with one atomic operation (mcentral.c drains them).  gc_free zeroes the object, so free slots are
  * always zero and a slot is never zeroed twice.
  *
  * ALLOC-1: every object handed out is zero, and aligned to 16 bytes (8
@@ -28,25 +28,36 @@ static inline bool slot_live(const struct span *s, size_t index)
     return bit_get(s->alloc_bits, index) && !bit_get(s->freed_bits, index);
 }
 
+/* Takes a slot from s, the cache's span for its class, whose alloc_cache
+ * is not empty.  Runs inside a no-stop region. */
+static inline void *take_slot(struct mcache *c, struct span *s)
+{
+    uint64_t cache = s->alloc_cache;
+    unsigned bit = (unsigned)__builtin_ctzll(cache);
+    s->alloc_cache = cache & (cache - 1);
+    AO_t *word = &s->alloc_bits[s->freeindex >> 6];
+    at_store(word, at_load(word) | ((uint64_t)1 << bit));
+    void *p = (void *)span_object(s, s->freeindex + bit);
+    at_bump(&c->nmalloc, 1);
+    at_bump(&c->bytes_alloc, s->elemsize);
+    vg_alloc(p, s->elemsize);
+    if (GCI_UNLIKELY(s->needzero))
+        memset(p, 0, s->elemsize);
+    return p;
+}
+
 static inline void *alloc_fast(size_t size, enum gci_kind kind)
 {
     struct mcache *c = gci_tls_cache;
     if (GCI_LIKELY(c != NULL && size <= GCI_MAX_SMALL)) {
+        gci_nostop_begin(c);
         struct span *s = c->alloc[span_class_of(size_class(size), kind)];
-        uint64_t cache = s->alloc_cache;
-        if (GCI_LIKELY(cache != 0)) {
-            unsigned bit = (unsigned)__builtin_ctzll(cache);
-            s->alloc_cache = cache & (cache - 1);
-            AO_t *word = &s->alloc_bits[s->freeindex >> 6];
-            at_store(word, at_load(word) | ((uint64_t)1 << bit));
-            void *p = (void *)span_object(s, s->freeindex + bit);
-            at_bump(&c->nmalloc, 1);
-            at_bump(&c->bytes_alloc, s->elemsize);
-            vg_alloc(p, s->elemsize);
-            if (GCI_UNLIKELY(s->needzero))
-                memset(p, 0, s->elemsize);
+        if (GCI_LIKELY(s->alloc_cache != 0)) {
+            void *p = take_slot(c, s);
+            gci_nostop_end(c);
             return p;
         }
+        gci_nostop_end(c);
     }
     return gci_alloc_slow(size, kind);
 }
@@ -57,6 +68,31 @@ static struct mcache *my_cache(void)
     return c ? c : gci_thread_attach();
 }
 
+static void *alloc_small_slow(struct mcache *c, size_t size,
+                              enum gci_kind kind)
+{
+    size_t sc = span_class_of(size_class(size), kind);
+    gci_nostop_begin(c);
+    void *p = NULL;
+    if (c->alloc[sc]->alloc_cache != 0 || gci_mcache_refill(c, sc))
+        p = take_slot(c, c->alloc[sc]);
+    gci_nostop_end(c);
+    return p;
+}
+
+/* A large object, in a no-stop region: a thread stopped between
+ * publishing the span and setting its alloc bit would have it swept. */
+static void *alloc_large(struct mcache *c, size_t size, enum gci_kind kind)
+{
+    gci_nostop_begin(c);
+    void *p = gci_large_alloc(c, size, kind);
+    gci_nostop_end(c);
+    return p;
+}
+
+/* Everything but a hit in the thread's cache: first use, refills, large
+ * objects, collection triggers, out of memory (an emergency collection,
+ * then the OOM handler). */
 GCI_NOINLINE void *gci_alloc_slow(size_t size, enum gci_kind kind)
 {
     init_once();
@@ -67,12 +103,14 @@ GCI_NOINLINE void *gci_alloc_slow(size_t size, enum gci_kind kind)
     struct mcache *c = my_cache();
     if (!c)
         return gci_out_of_memory(size);
-    if (size > GCI_MAX_SMALL)
-        return gci_large_alloc(c, size, kind);
-    size_t sc = span_class_of(size_class(size), kind);
-    if (c->alloc[sc]->alloc_cache == 0 && !gci_mcache_refill(c, sc))
-        return gci_out_of_memory(size);
-    return alloc_fast(size, kind);
+    gci_park_if_stopping();
+    gci_gc_maybe();
+    for (int attempt = 0;; attempt++) {
+        void *p = size > GCI_MAX_SMALL ? alloc_large(c, size, kind)
+                                       : alloc_small_slow(c, size, kind);
+        if (p || attempt > 0 || !gci_gc_emergency())
+            return p ? p : gci_out_of_memory(size);
+    }
 }
 
 GCI_API void *gc_alloc(size_t size) { return alloc_fast(size, GCI_SCAN); }
@@ -130,18 +168,23 @@ static struct span *object_start(const void *p, const char *who)
     return s;
 }
 
+/* Frees a small object: the owner clears its alloc bit (and can hand the
+ * slot straight back to its fast path); anyone else sets its freed bit
+ * for the owner or the mcentral lock holder to drain (mcentral.c), and
+ * must not touch s afterwards. */
 static void free_small(struct mcache *c, struct span *s, void *p)
 {
     size_t index = span_index(s, (uintptr_t)p);
+    uint64_t bit = (uint64_t)1 << (index & 63);
     memset(p, 0, s->elemsize);
     vg_free(p);
     at_bump(&c->nfree, 1);
     at_bump(&c->bytes_freed, s->elemsize);
     if (at_load(&s->owner) != (size_t)c) {
-        gci_mcentral_free(s, index);
+        if (at_fetch_or(&s->freed_bits[index >> 6], bit) & bit)
+            gci_report("gc_free(%p): object already freed (double free?)", p);
         return;
     }
-    uint64_t bit = (uint64_t)1 << (index & 63);
     AO_t *word = &s->alloc_bits[index >> 6];
     at_store(word, at_load(word) & ~bit);
     if ((index >> 6) == (s->freeindex >> 6))
@@ -156,10 +199,14 @@ GCI_API void gc_free(void *p)
     if (!s)
         return;
     struct mcache *c = my_cache();
+    if (!c)
+        return;
+    gci_nostop_begin(c);
     if (s->spanclass / GCI_NUM_KINDS == 0)
         gci_large_free(c, s);
     else
         free_small(c, s, p);
+    gci_nostop_end(c);
 }
 
 /* The live object holding p: its span and index, or NULL. */

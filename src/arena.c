@@ -7,13 +7,33 @@
  * heap is contiguous when the kernel allows and heap addresses look unlike
  * small integers (fewer false pointers for the conservative scanner).
  *
- * Owns: the placement hint.  Called only with the heap lock held.
+ * Owns: the placement hint, the list of regions and the heap's address
+ * bounds (the marker's first, cheapest test of a candidate pointer).
+ * Called only with the heap lock held; the bounds are atomic words.
  * ARENA-1: every region returned is aligned to GCI_ARENA_BYTES, a multiple
  *          of it in size, and registered in the page map.
  */
 #include "internal.h"
 
 static uintptr_t next_hint = (uintptr_t)0xc0 << 32;
+
+struct region *gci_regions;
+AO_t gci_heap_lo = UINTPTR_MAX, gci_heap_hi;
+
+static void add_region(uintptr_t p, size_t bytes)
+{
+    struct region *r = gci_os_alloc_meta(sizeof *r);
+    if (r) { /* without it only gci_mheap_each_span misses the region */
+        r->start = p;
+        r->bytes = bytes;
+        r->next = gci_regions;
+        gci_regions = r;
+    }
+    if (p < at_load(&gci_heap_lo))
+        at_store(&gci_heap_lo, p);
+    if (p + bytes > at_load(&gci_heap_hi))
+        at_store(&gci_heap_hi, p + bytes);
+}
 
 /* Maps `bytes` at an arena-aligned address: first at the hint, then
  * anywhere with room to trim to alignment. */
@@ -48,5 +68,6 @@ uintptr_t gci_arena_reserve(size_t bytes)
         return 0;
     }
     next_hint = p + bytes;
+    add_region(p, bytes);
     return p;
 }

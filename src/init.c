@@ -1,9 +1,16 @@
 /*
- * init.c -- gc_init and gc_version.
+ * init.c -- gc_init, gc_version, and fork().
  *
  * Initialisation runs once (pthread_once), from gc_init or from the first
  * slow-path call of any other gc_ function; gci_initialised (release
  * store, acquire load) lets every later call skip it with one load.
+ *
+ * fork(): the prepare handler waits for a running cycle to end, holds the
+ * sweeper off and stops the world, so no lock of the library is held by a
+ * thread that will not exist in the child; the parent restarts the world,
+ * the child forgets the threads that did not come along (threads.c) and
+ * the library's own threads (sweeper, finalizer thread, mark helpers),
+ * which it starts again on need.
  */
 #include "internal.h"
 
@@ -13,11 +20,40 @@
 AO_t gci_initialised;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
+/* Stopping the world frees every lock the library's API takes: those are
+ * held only inside no-stop regions, which parked threads are never in.
+ * The sweeper is held off by the sweep lock, the mark helpers hold none. */
+static void before_fork(void)
+{
+    gci_gc_lock_for_fork();
+    gci_sweep_finish();
+    gci_stop_world();
+}
+
+static void after_fork_parent(void)
+{
+    gci_start_world();
+    gci_sweep_resume_quiet();
+    gci_gc_unlock_after_fork(false);
+}
+
+static void after_fork_child(void)
+{
+    gci_threads_after_fork();
+    gci_finalize_after_fork_child();
+    gci_sweep_after_fork_child();
+    gci_mark_after_fork_child();
+    gci_gc_unlock_after_fork(true);
+}
+
 static void initialise(void)
 {
     gci_mheap_init();
     gci_mcentral_init();
+    gci_gc_init();
+    gci_options_init();
     gci_threads_init();
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     at_store_rel(&gci_initialised, 1);
 }
 

@@ -22,6 +22,7 @@
 #include "../gcheap.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -74,9 +75,9 @@ enum span_list { LIST_NONE, LIST_OWNED, LIST_PARTIAL, LIST_FULL };
  *    the span) or, when it has none, the class's mcentral lock holder's.
  *  - alloc bits: written only by that same owner / lock holder (relaxed
  *    stores), read by anyone (relaxed loads): bit i set = slot i allocated.
- *  - freed bits: atomic; a free by another thread while a cache owns the
- *    span sets the slot's bit (under the mcentral lock); the owner folds
- *    them into the alloc bits ("drains") without a lock.
+ *  - freed bits: atomic; a free by a thread that does not own the span
+ *    sets the slot's bit, with no lock; the owner or the mcentral lock
+ *    holder folds them into the alloc bits ("drains").
  *  - owner, list: atomic; changed under the class's mcentral lock.
  *  - next, prev: the list the span is on (mcentral lock, or heap lock for
  *    free spans).
@@ -97,8 +98,10 @@ struct span {
     uint8_t nwords;      /* 64-bit words in each bitmap */
     uint8_t pool;        /* which span_pool the struct came from */
     bool needzero;       /* free slots may hold old bytes */
+    bool released;       /* free run: its pages were given back to the OS */
     AO_t state;          /* enum span_state */
 
+    size_t sweepgen;     /* == gci_sweepgen: swept this cycle (class lock) */
     uint32_t freeindex;  /* first slot of the word alloc_cache mirrors */
     uint64_t alloc_cache;
 
@@ -182,22 +185,46 @@ struct mcache {
     AO_t bytes_alloc; /* their usable bytes */
     AO_t nfree;       /* objects freed by this thread */
     AO_t bytes_freed;
+    size_t flushed;   /* bytes_alloc - bytes_freed last added to heap_alloc */
     unsigned refills; /* GCHEAP_DEBUG >= 2: verify the heap now and then */
+    /* No-stop regions (threads.c): owner thread and its signal handler. */
+    volatile sig_atomic_t nostop;
+    volatile sig_atomic_t stop_pending;
 };
+
+void gci_park_pending(struct mcache *c);
+
+/* Opens a region in which the thread is not parked by a stop (nests). */
+static inline void gci_nostop_begin(struct mcache *c)
+{
+    c->nostop++;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline void gci_nostop_end(struct mcache *c)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    c->nostop--;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (GCI_UNLIKELY(c->stop_pending) && c->nostop == 0)
+        gci_park_pending(c);
+}
 
 extern struct span gci_empty_span; /* alloc_cache 0: always refills */
 
 void gci_mcache_init(struct mcache *c);
 bool gci_mcache_refill(struct mcache *c, size_t spanclass);
 void gci_mcache_release_all(struct mcache *c);
+void gci_mcache_flush_heap_alloc(struct mcache *c);
+void gci_mcache_flush_all(struct mcache *c);
 
 /* ---- Central span lists: mcentral.c ------------------------------------ */
 
 void gci_mcentral_init(void);
 struct span *gci_mcentral_acquire(struct mcache *c, size_t spanclass);
 void gci_mcentral_release(struct span *s);
-void gci_mcentral_free(struct span *s, size_t index);
 bool gci_mcentral_verify(void);
+void gci_mcentral_sweep_all(void);
 
 /* ---- Spans: span.c ----------------------------------------------------- */
 
@@ -208,6 +235,7 @@ bool gci_span_prime(struct span *s, size_t from_word);
 size_t gci_span_drain(struct span *s);
 size_t gci_span_count_alloc(const struct span *s);
 void gci_span_zero(struct span *s);
+size_t gci_span_sweep(struct span *s);
 
 /* ---- The page heap: mheap.c -------------------------------------------- */
 
@@ -219,10 +247,20 @@ uint64_t gci_mheap_free_bytes(void);
 void gci_mheap_lock(void);
 void gci_mheap_unlock(void);
 bool gci_mheap_verify(void);
+void gci_mheap_each_span(void (*fn)(struct span *s, void *arg), void *arg);
+size_t gci_mheap_release_free(void);
+uint64_t gci_mheap_released_bytes(void);
 
 /* ---- Arenas: arena.c --------------------------------------------------- */
 
 uintptr_t gci_arena_reserve(size_t bytes);
+struct region {
+    uintptr_t start;
+    size_t bytes;
+    struct region *next;
+};
+extern struct region *gci_regions; /* every reserved region (heap lock) */
+extern AO_t gci_heap_lo, gci_heap_hi; /* bounds of all regions */
 
 /* ---- The page map: pagemap.c ------------------------------------------- */
 
@@ -260,12 +298,37 @@ static inline struct span *span_of(const void *ptr)
 
 void *gci_large_alloc(struct mcache *c, size_t size, enum gci_kind kind);
 void gci_large_free(struct mcache *c, struct span *s);
+void gci_large_sweep_all(void);
 
 /* ---- Allocation entry points: alloc.c ---------------------------------- */
 
 void *gci_alloc_slow(size_t size, enum gci_kind kind);
 
 /* ---- Threads: threads.c ------------------------------------------------ */
+
+/* A registered thread.  stack_hi is fixed; stopped_sp and parked_epoch are
+ * written by the thread itself when it parks (THREADS-2). */
+struct gthread {
+    struct mcache cache;
+    pthread_t id;
+    uintptr_t stack_hi;
+    AO_t stopped_sp;
+    int parked_epoch;
+    struct gc_fiber *fiber; /* the fiber it runs on, or NULL (fiber.c) */
+    uintptr_t native_sp;    /* its own stack's sp while on a fiber */
+    struct gthread *next, *prev;
+};
+
+void gci_stop_world(void);
+void gci_start_world(void);
+void gci_park_if_stopping(void);
+void gci_lock_stoppable(pthread_mutex_t *m);
+struct mcache *gci_api_lock(pthread_mutex_t *m);
+void gci_api_unlock(struct mcache *c, pthread_mutex_t *m);
+void gci_threads_each(void (*fn)(struct gthread *t, void *arg), void *arg);
+struct gthread *gci_thread_self(void);
+size_t gci_threads_count(void);
+void gci_threads_after_fork(void);
 
 extern _Thread_local struct mcache *gci_tls_cache
     __attribute__((tls_model("initial-exec")));
@@ -274,11 +337,88 @@ struct mcache *gci_thread_attach(void);
 void gci_threads_init(void);
 void gci_threads_sum_stats(uint64_t out[4]);
 
+/* ---- The collector: gc.c, mark.c, worklist.c, roots.c, pacer.c --------- */
+
+extern AO_t gci_sweepgen;       /* +2 per cycle, at mark termination */
+extern AO_t gci_heap_alloc;     /* the pacer's heap: marked at the last
+                                   cycle + allocated since - freed by
+                                   gc_free (up to per-cache deltas) */
+extern AO_t gci_trigger;        /* heap_alloc at which a cycle starts */
+
+void gci_gc_init(void);
+void gci_gc_maybe(void);
+bool gci_gc_emergency(void);
+void gci_gc_lock_for_fork(void);
+void gci_gc_unlock_after_fork(bool child);
+
+struct workbuf;
+struct marker {
+    struct workbuf *buf;   /* the worker's own buffer, or NULL */
+    uint64_t marked_bytes; /* bytes of objects this worker marked */
+    uintptr_t last_page;   /* the page of the last span looked up ... */
+    struct span *last_span; /* ... and that span (world stopped: stable) */
+};
+void gci_mark_range(struct marker *m, uintptr_t lo, uintptr_t hi);
+void gci_mark_stack(struct marker *m, uintptr_t lo, uintptr_t hi);
+void gci_mark_object(struct marker *m, struct span *s, size_t index);
+bool gci_mark_find(uintptr_t v, struct span **sp, size_t *index);
+uint64_t gci_mark_run(void (*roots)(struct marker *m));
+bool gci_is_marked(const void *p);
+extern AO_t gci_mark_overflows;
+
+struct workitem {
+    uintptr_t lo, hi;
+};
+void gci_work_init(size_t max_buffers);
+bool gci_work_push(struct marker *m, uintptr_t lo, uintptr_t hi);
+bool gci_work_pop(struct marker *m, struct workitem *out);
+bool gci_work_overflowed(void);
+void gci_work_begin(size_t nworkers);
+bool gci_work_get(struct marker *m);
+void gci_work_flush(struct marker *m);
+
+void gci_roots_snapshot(void);
+void gci_fibers_mark(struct marker *m);
+void gci_fiber_mark_running(struct marker *m, struct gc_fiber *f,
+                            uintptr_t sp, struct gthread *t);
+void gci_roots_mark(struct marker *m);
+
+uint64_t gci_pacer_goal(uint64_t live);
+uint64_t gci_pacer_heap_goal(void);
+int gci_pacer_set_percent(int p);
+void gci_sweep_finish(void);
+void gci_sweep_resume(void);
+void gci_sweep_resume_quiet(void);
+extern void (*gci_debug_after_mark)(void);
+uint64_t gci_sweep_ns(void);
+void gci_sweep_after_fork_child(void);
+bool gci_mark_verify(void);
+void gci_mark_after_fork_child(void);
+void gci_pacer_cycle_done(uint64_t live);
+int gci_pacer_percent(void);
+
+void gci_finalize_mark(struct marker *m);
+void gci_finalize_after_roots(void);
+void gci_finalize_mark_unreached(struct marker *m);
+void gci_finalize_after_mark(void);
+void gci_finalize_mark_ready(struct marker *m);
+void gci_finalize_cycle_done(void);
+void gci_finalize_after_fork_child(void);
+void gci_gc_stats(gc_stats *out);
+
+/* ---- Options: options.c ------------------------------------------------ */
+
+void gci_env_warning(const char *name, const char *value, const char *why);
+void gci_options_init(void);
+extern int gci_opt_trace;
+extern size_t gci_opt_mark_buffers;
+
 /* ---- OS interface: os.c ------------------------------------------------ */
 
 void *gci_os_reserve(size_t bytes, uintptr_t hint);
 void gci_os_unreserve(void *p, size_t bytes);
 bool gci_os_commit(void *p, size_t bytes);
+bool gci_os_release(void *p, size_t bytes);
 void *gci_os_alloc_meta(size_t bytes);
 uint64_t gci_os_now_ns(void);
 

@@ -8,35 +8,90 @@
  * so of two racing frees only one returns the pages.  Large objects are
  * not zeroed when freed; the page heap remembers their pages as dirty
  * (HEAP-3) and allocation zeroes them only then.
+ *
+ * Owns: the list of in-use large spans, for the sweeper.
+ * Concurrency: `large_lock` over the list and the sweep of its spans.
+ * LARGE-1: every in-use large span is on the list exactly once.
  */
 #include "internal.h"
 #include "vg.h"
+
+static pthread_mutex_t large_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct span *large_spans;
+
+static void list_add(struct span *s)
+{
+    s->prev = NULL;
+    s->next = large_spans;
+    if (large_spans)
+        large_spans->prev = s;
+    large_spans = s;
+}
+
+static void list_del(struct span *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        large_spans = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+}
 
 void *gci_large_alloc(struct mcache *c, size_t size, enum gci_kind kind)
 {
     size_t npages = (size + GCI_PAGE_BYTES - 1) >> GCI_PAGE_SHIFT;
     struct span *s = gci_mheap_alloc(npages, 0, kind);
     if (!s)
-        return gci_out_of_memory(size);
+        return NULL;
     void *p = (void *)s->start;
     vg_alloc(p, s->elemsize);
     if (s->needzero)
         memset(p, 0, s->elemsize);
+    pthread_mutex_lock(&large_lock);
+    list_add(s);
     at_store(&s->alloc_bits[0], 1);
+    pthread_mutex_unlock(&large_lock);
     at_bump(&c->nmalloc, 1);
     at_bump(&c->bytes_alloc, s->elemsize);
+    gci_mcache_flush_heap_alloc(c);
     return p;
 }
 
 void gci_large_free(struct mcache *c, struct span *s)
 {
+    pthread_mutex_lock(&large_lock);
     if (!at_cas(&s->alloc_bits[0], 1, 0)) {
+        pthread_mutex_unlock(&large_lock);
         gci_report("gc_free(%p): object already freed (double free?)",
                    (void *)s->start);
         return;
     }
+    list_del(s);
+    pthread_mutex_unlock(&large_lock);
     at_bump(&c->nfree, 1);
     at_bump(&c->bytes_freed, s->elemsize);
+    gci_mcache_flush_heap_alloc(c);
     vg_free((void *)s->start);
     gci_mheap_free(s);
+}
+
+/* Frees every large object the last cycle did not mark. */
+void gci_large_sweep_all(void)
+{
+    pthread_mutex_lock(&large_lock);
+    size_t gen = at_load(&gci_sweepgen);
+    struct span *s = large_spans;
+    while (s) {
+        struct span *next = s->next;
+        if (s->sweepgen != gen) {
+            size_t n = gci_span_sweep(s);
+            if (n) {
+                list_del(s);
+                gci_mheap_free(s);
+            }
+        }
+        s = next;
+    }
+    pthread_mutex_unlock(&large_lock);
 }

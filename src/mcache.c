@@ -41,6 +41,7 @@ bool gci_mcache_refill(struct mcache *c, size_t spanclass)
 {
     if (GCHEAP_DEBUG >= 2 && ++c->refills % 1024 == 0)
         GCI_ASSERT(gci_mheap_verify() && gci_mcentral_verify());
+    gci_mcache_flush_heap_alloc(c);
     struct span *s = c->alloc[spanclass];
     if (s != &gci_empty_span) {
         GCI_ASSERT(at_load(&s->owner) == (size_t)c); /* MCACHE-1 */
@@ -67,3 +68,24 @@ void gci_mcache_release_all(struct mcache *c)
         }
     }
 }
+
+/* Adds what this cache allocated less what it freed since the last
+ * flush to the global heap_alloc the pacer watches, once that is at least
+ * FLUSH_BYTES either way: threads then rarely write the shared word, and
+ * the pacer's view lags by under FLUSH_BYTES per thread. */
+#define FLUSH_BYTES ((ptrdiff_t)64 << 10)
+
+static void flush(struct mcache *c, bool always)
+{
+    size_t now = at_load(&c->bytes_alloc) - at_load(&c->bytes_freed);
+    ptrdiff_t delta = (ptrdiff_t)(now - c->flushed);
+    if (delta && (always || delta >= FLUSH_BYTES || delta <= -FLUSH_BYTES)) {
+        at_fetch_add(&gci_heap_alloc, (size_t)delta);
+        c->flushed = now;
+    }
+}
+
+void gci_mcache_flush_heap_alloc(struct mcache *c) { flush(c, false); }
+
+/* At mark termination and thread exit: everything, exactly. */
+void gci_mcache_flush_all(struct mcache *c) { flush(c, true); }

@@ -6,16 +6,20 @@
  * ones.  A thread cache whose span is used up hands it back here and takes
  * a partial span, or a new one from the page heap.
  *
- * Frees by threads that do not own a span go through the class lock
- * (gci_mcentral_free): into a span a cache owns they set a freed bit, which
- * the owner drains; otherwise they clear the alloc bit, move a full span to
- * the partial list, and send a span they emptied back to the page heap.
+ * Frees by threads that do not own a span only set the slot's freed bit
+ * (one atomic operation, no lock) and never touch the span again.  Freed
+ * bits are drained into the alloc bits under this lock: when a cache takes
+ * a span (from the partial list, or from the head of the full list, which
+ * holds the longest-full spans, those most likely to have been freed into)
+ * and when a cache hands a span back.  Only then may an empty span go back
+ * to the page heap, so no freer is ever left holding a freed span.
  *
  * Concurrency: one lock per span class over its two lists and the `owner`
  * and `list` fields of its spans.
  * CENTRAL-1: a span with owner != 0 is on no list (list == LIST_OWNED).
- * CENTRAL-2: a span on the full list has no free slot; an unowned span
- *            has no freed bit set; an unowned span is never empty.
+ * CENTRAL-2: a span on a list has a live object (counting undrained
+ *            freed bits as live); one on the partial list had a free slot
+ *            when it was filed, one on the full list had none.
  */
 #include "internal.h"
 
@@ -76,21 +80,43 @@ static void own(struct span *s, struct mcache *c)
     at_store(&s->owner, (size_t)c);
 }
 
-/* A partial span with a free slot, now owned by c, or NULL; full ones
- * found on the way move to the full list. */
-static struct span *take_partial(struct mcentral *mc, struct mcache *c)
+/* A span with a free slot once its freed bits are drained: taken off its
+ * list and owned by c.  An empty one found on the way goes back to the
+ * page heap (the class lock is dropped for that); a full one is refiled. */
+static struct span *claim(struct mcentral *mc, struct spanq *from,
+                          struct span *s, struct mcache *c)
 {
-    struct span *s;
-    while ((s = mc->partial.head) != NULL) {
-        unlink_span(&mc->partial, s);
-        gci_span_drain(s);
-        if (gci_span_count_alloc(s) < s->nelems) {
-            own(s, c);
-            return s;
-        }
+    unlink_span(from, s);
+    if (s->sweepgen != at_load(&gci_sweepgen))
+        gci_span_sweep(s); /* sweeping paid for by allocation */
+    gci_span_drain(s);
+    size_t n = gci_span_count_alloc(s);
+    if (n > 0 && n < s->nelems) {
+        own(s, c);
+        return s;
+    }
+    if (n == s->nelems) {
         at_store(&s->list, LIST_FULL);
         push_tail(&mc->full, s);
+        return NULL;
     }
+    own(s, c); /* empty: as good as new */
+    return s;
+}
+
+/* How many full spans an acquire looks at for frees made since they
+ * filled up, before it takes a new span from the page heap. */
+#define FULL_PROBES 8
+
+static struct span *take_listed(struct mcentral *mc, struct mcache *c)
+{
+    struct span *s;
+    while ((s = mc->partial.head) != NULL)
+        if ((s = claim(mc, &mc->partial, s, c)) != NULL)
+            return s;
+    for (int i = 0; i < FULL_PROBES && (s = mc->full.head) != NULL; i++)
+        if ((s = claim(mc, &mc->full, s, c)) != NULL)
+            return s;
     return NULL;
 }
 
@@ -98,7 +124,7 @@ struct span *gci_mcentral_acquire(struct mcache *c, size_t spanclass)
 {
     struct mcentral *mc = &central[spanclass];
     pthread_mutex_lock(&mc->lock);
-    struct span *s = take_partial(mc, c);
+    struct span *s = take_listed(mc, c);
     pthread_mutex_unlock(&mc->lock);
     if (!s) {
         unsigned cls = (unsigned)(spanclass / GCI_NUM_KINDS);
@@ -134,38 +160,51 @@ void gci_mcentral_release(struct span *s)
     pthread_mutex_unlock(&mc->lock);
 }
 
-/*
- * Frees slot `index` of s for a thread that does not own s.  Under the
- * class lock the owner cannot change: a cache that owns s gets a freed bit
- * to drain; an unowned span is updated at once, moving from the full list
- * to the partial one, or back to the heap when it has emptied.  Only a
- * holder of this lock ever frees an unowned span, so s stays valid here.
- */
-void gci_mcentral_free(struct span *s, size_t index)
+/* ---- Sweeping ------------------------------------------------------------
+ * After a cycle every listed span is unswept.  Sweeping takes spans from
+ * the head of a list and files them, swept, at the tail of the list their
+ * new count calls for (or frees them), so a list's unswept spans always
+ * precede its swept ones; spans filed during the sweep phase come from
+ * caches and are swept already (claim sweeps before owning). */
+
+#define SWEEP_BATCH 32 /* spans per hold of a class lock */
+
+/* Sweeps up to SWEEP_BATCH spans from the head of q; false when q has no
+ * unswept span left. */
+static bool sweep_batch(struct mcentral *mc, struct spanq *q)
 {
-    struct mcentral *mc = &central[s->spanclass];
-    AO_t *word = &s->alloc_bits[index >> 6];
-    uint64_t bit = (uint64_t)1 << (index & 63);
-    pthread_mutex_lock(&mc->lock);
-    if (at_load(&s->owner) != 0) {
-        at_fetch_or(&s->freed_bits[index >> 6], bit);
-        pthread_mutex_unlock(&mc->lock);
-        return;
+    size_t gen = at_load(&gci_sweepgen);
+    for (int i = 0; i < SWEEP_BATCH; i++) {
+        struct span *s = q->head;
+        if (!s || s->sweepgen == gen)
+            return false;
+        unlink_span(q, s);
+        gci_span_sweep(s);
+        size_t n = gci_span_count_alloc(s);
+        if (n == 0) {
+            at_store(&s->list, LIST_NONE);
+            gci_mheap_free(s);
+            continue;
+        }
+        at_store(&s->list, n == s->nelems ? LIST_FULL : LIST_PARTIAL);
+        push_tail(list_of(mc, s), s);
     }
-    at_store(word, at_load(word) & ~bit);
-    if (at_load(&s->list) == LIST_FULL) {
-        unlink_span(&mc->full, s);
-        at_store(&s->list, LIST_PARTIAL);
-        push_tail(&mc->partial, s);
+    return true;
+}
+
+void gci_mcentral_sweep_all(void)
+{
+    for (size_t i = GCI_NUM_KINDS; i < GCI_NUM_SPANCLASSES; i++) {
+        struct mcentral *mc = &central[i];
+        for (struct spanq *q = &mc->partial; q; q = q == &mc->partial ? &mc->full : NULL) {
+            bool more = true;
+            while (more) {
+                pthread_mutex_lock(&mc->lock);
+                more = sweep_batch(mc, q);
+                pthread_mutex_unlock(&mc->lock);
+            }
+        }
     }
-    if (gci_span_count_alloc(s) != 0) {
-        pthread_mutex_unlock(&mc->lock);
-        return;
-    }
-    unlink_span(&mc->partial, s);
-    at_store(&s->list, LIST_NONE);
-    pthread_mutex_unlock(&mc->lock);
-    gci_mheap_free(s);
 }
 
 static bool no_freed_bits(const struct span *s)
@@ -182,8 +221,8 @@ static bool span_filed_well(struct span *s, size_t spanclass, size_t want)
     size_t n = gci_span_count_alloc(s);
     bool ok = s->spanclass == spanclass && at_load(&s->owner) == 0 &&
               at_load(&s->list) == want && span_of((void *)s->start) == s;
-    ok &= no_freed_bits(s) && n > 0;
-    ok &= want == LIST_FULL ? n == s->nelems : n < s->nelems;
+    ok &= n > 0;
+    ok &= want == LIST_PARTIAL ? n < s->nelems || !no_freed_bits(s) : true;
     return ok;
 }
 

@@ -15,7 +15,8 @@
  * HEAP-1: a free run is on exactly one list, the one for its length.
  * HEAP-2: no two free runs are adjacent (they would have been coalesced).
  * HEAP-3: a run's needzero is false only if every byte of it is zero.
- * HEAP-4: free_bytes is the sum of the lengths of all runs.
+ * HEAP-4: free_bytes is the sum of the lengths of all runs, and
+ *         released_bytes that of the runs marked released.
  */
 #include "internal.h"
 #include "vg.h"
@@ -31,8 +32,9 @@ static struct {
     struct span *large;
     uintptr_t frontier; /* next uncommitted byte of the current region */
     uintptr_t region_end;
-    AO_t sys_bytes;  /* committed from the OS */
-    AO_t free_bytes; /* in free runs */
+    AO_t sys_bytes;      /* committed from the OS */
+    AO_t free_bytes;     /* in free runs */
+    AO_t released_bytes; /* in free runs whose pages the OS holds */
 } heap = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 void gci_mheap_init(void) {}
@@ -42,6 +44,17 @@ void gci_mheap_unlock(void) { pthread_mutex_unlock(&heap.lock); }
 
 uint64_t gci_mheap_sys_bytes(void) { return at_load(&heap.sys_bytes); }
 uint64_t gci_mheap_free_bytes(void) { return at_load(&heap.free_bytes); }
+uint64_t gci_mheap_released_bytes(void)
+{
+    return at_load(&heap.released_bytes);
+}
+
+static void count_released(const struct span *run, ptrdiff_t sign)
+{
+    if (run->released)
+        at_fetch_add(&heap.released_bytes,
+                     (size_t)(sign * (ptrdiff_t)(run->npages * GCI_PAGE_BYTES)));
+}
 
 static struct span **list_for(size_t npages)
 {
@@ -89,10 +102,12 @@ static struct span *free_neighbour(uintptr_t probe, uintptr_t addr)
 /* Takes run off its list and out of the page map, giving its pages to the
  * caller's new run. */
 static void absorb(struct span *run, uintptr_t *start, size_t *npages,
-                   bool *needzero)
+                   bool *needzero, bool *released)
 {
     list_remove(run);
     set_ends(run, NULL);
+    count_released(run, -1);
+    *released &= run->released;
     if (run->start < *start)
         *start = run->start;
     *npages += run->npages;
@@ -100,8 +115,10 @@ static void absorb(struct span *run, uintptr_t *start, size_t *npages,
     gci_span_delete(run);
 }
 
-/* Returns pages to the free lists, coalescing (HEAP-2). */
-static bool add_free(uintptr_t start, size_t npages, bool needzero)
+/* Returns pages to the free lists, coalescing (HEAP-2).  `released`:
+ * the OS holds them (never touched, or given back). */
+static bool add_free(uintptr_t start, size_t npages, bool needzero,
+                     bool released)
 {
     uintptr_t end = start + npages * GCI_PAGE_BYTES;
     struct span *before = free_neighbour(start - 1, start);
@@ -111,12 +128,14 @@ static bool add_free(uintptr_t start, size_t npages, bool needzero)
         return false; /* the pages stay out of use: no harm, no reuse */
     at_fetch_add(&heap.free_bytes, npages * GCI_PAGE_BYTES);
     if (before)
-        absorb(before, &start, &npages, &needzero);
+        absorb(before, &start, &npages, &needzero, &released);
     if (after)
-        absorb(after, &start, &npages, &needzero);
+        absorb(after, &start, &npages, &needzero, &released);
     run->start = start;
     run->npages = npages;
     run->needzero = needzero;
+    run->released = released;
+    count_released(run, 1);
     at_store(&run->state, SPAN_FREE);
     set_ends(run, run);
     list_insert(run);
@@ -146,7 +165,7 @@ static bool commit_more(size_t bytes)
     at_fetch_add(&heap.sys_bytes, bytes);
     uintptr_t start = heap.frontier;
     heap.frontier += bytes;
-    return add_free(start, bytes / GCI_PAGE_BYTES, false);
+    return add_free(start, bytes / GCI_PAGE_BYTES, false, true);
 }
 
 static bool grow(size_t npages)
@@ -175,6 +194,9 @@ static void carve(struct span *run, size_t npages)
 {
     list_remove(run);
     at_fetch_add(&heap.free_bytes, (size_t)0 - npages * GCI_PAGE_BYTES);
+    if (run->released)
+        at_fetch_add(&heap.released_bytes,
+                     (size_t)0 - npages * GCI_PAGE_BYTES);
     if (run->npages == npages) {
         set_ends(run, NULL);
         gci_span_delete(run);
@@ -209,6 +231,7 @@ struct span *gci_mheap_alloc(size_t npages, unsigned cls, enum gci_kind kind)
     s->needzero = run->needzero;
     carve(run, npages);
     gci_span_init_objects(s, cls, kind);
+    s->sweepgen = at_load(&gci_sweepgen);
     at_store(&s->state, SPAN_INUSE);
     gci_pagemap_set(s->start, npages, s);
     pthread_mutex_unlock(&heap.lock);
@@ -226,8 +249,46 @@ void gci_mheap_free(struct span *s)
     uintptr_t start = s->start;
     size_t npages = s->npages;
     gci_span_delete(s);
-    add_free(start, npages, needzero);
+    add_free(start, npages, needzero, false);
     pthread_mutex_unlock(&heap.lock);
+}
+
+/* Gives every free page back to the OS (gc_release_memory); the pages
+ * read as zero when next touched.  Returns the bytes released now. */
+size_t gci_mheap_release_free(void)
+{
+    size_t bytes = 0;
+    pthread_mutex_lock(&heap.lock);
+    for (size_t n = 1; n <= EXACT_LISTS; n++) {
+        struct span *head = n < EXACT_LISTS ? heap.exact[n] : heap.large;
+        for (struct span *run = head; run; run = run->next) {
+            if (run->released ||
+                !gci_os_release((void *)run->start,
+                                run->npages * GCI_PAGE_BYTES))
+                continue;
+            run->released = true;
+            run->needzero = false;
+            count_released(run, 1);
+            bytes += run->npages * GCI_PAGE_BYTES;
+        }
+    }
+    pthread_mutex_unlock(&heap.lock);
+    return bytes;
+}
+
+/* Calls fn for every in-use span; only with the world stopped (and the
+ * sweeper held off), when no span changes. */
+void gci_mheap_each_span(void (*fn)(struct span *s, void *arg), void *arg)
+{
+    for (struct region *r = gci_regions; r; r = r->next)
+        for (uintptr_t p = r->start; p < r->start + r->bytes;
+             p += GCI_PAGE_BYTES) {
+            struct span *s = pagemap_lookup(p);
+            if (s && at_load(&s->state) == SPAN_INUSE && s->start == p) {
+                fn(s, arg);
+                p = span_limit(s) - GCI_PAGE_BYTES;
+            }
+        }
 }
 
 static bool verify_run(struct span *run, size_t list_len, size_t *bytes)

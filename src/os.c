@@ -33,6 +33,12 @@ bool gci_os_commit(void *p, size_t bytes)
     return mprotect(p, bytes, PROT_READ | PROT_WRITE) == 0;
 }
 
+/* Gives committed pages' memory back; they read as zero afterwards. */
+bool gci_os_release(void *p, size_t bytes)
+{
+    return madvise(p, bytes, MADV_DONTNEED) == 0;
+}
+
 void *gci_os_alloc_meta(size_t bytes)
 {
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,

@@ -144,3 +144,50 @@ void gci_span_zero(struct span *s)
     vg_zero((void *)s->start, s->npages * GCI_PAGE_BYTES);
     s->needzero = false;
 }
+
+/* Zeroes a dead object: small ones word by word, in line (most dead
+ * objects are a few words, and a call to memset costs more). */
+static inline void zero_small(void *obj, size_t bytes)
+{
+    if (bytes > 64) {
+        memset(obj, 0, bytes);
+        return;
+    }
+    for (size_t i = 0; i < bytes / sizeof(uint64_t); i++)
+        ((uint64_t *)obj)[i] = 0;
+}
+
+/* Frees the dead objects of s from the cycle that just marked: a slot
+ * stays allocated only if it was marked (or s is uncollectable).  Freed
+ * small objects are zeroed here, so free slots stay zero (large spans go
+ * back to the page heap, which zeroes on reuse).  Clears the mark bits,
+ * stamps s as swept, and returns how many objects it freed.  Runs under
+ * the class's mcentral lock (or the large-object lock). */
+size_t gci_span_sweep(struct span *s)
+{
+    size_t n = 0;
+    gci_span_drain(s);
+    for (size_t w = 0; w < s->nwords; w++) {
+        uint64_t alloc = at_load(&s->alloc_bits[w]);
+        uint64_t dead = alloc & ~at_load(&s->mark_bits[w]);
+        if (s->kind == GCI_UNCOLLECTABLE)
+            dead = 0;
+        at_store(&s->mark_bits[w], 0);
+        if (!dead)
+            continue;
+        at_store(&s->alloc_bits[w], alloc & ~dead);
+        for (; dead; dead &= dead - 1, n++) {
+            void *obj = (void *)span_object(
+                s, w * 64 + (size_t)__builtin_ctzll(dead));
+            if (s->nelems > 1)
+                zero_small(obj, s->elemsize);
+            vg_free(obj);
+        }
+    }
+    s->sweepgen = at_load(&gci_sweepgen);
+    if (n) {
+        at_fetch_add(&gci_stat_nfree, n);
+        at_fetch_add(&gci_stat_bytes_freed, n * s->elemsize);
+    }
+    return n;
+}

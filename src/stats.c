@@ -4,8 +4,7 @@
  * Allocation counters live in each thread's cache (bumped without atomics
  * by the owner) and are added up on demand; an exiting thread folds its
  * counters into the global ones below under the threads lock.  Heap sizes
- * come from the page heap.  The collector's fields (heap_live, heap_goal,
- * cycles, pauses) are zero until the collector exists.
+ * come from the page heap, the collector's from gc.c.
  */
 #include "internal.h"
 
@@ -15,6 +14,8 @@ AO_t gci_stat_nfree, gci_stat_bytes_freed;
 /* Called with the threads lock held. */
 void gci_stats_absorb(struct mcache *c)
 {
+    gci_mcache_flush_all(c);
+    c->flushed = 0;
     at_fetch_add(&gci_stat_nmalloc, at_load(&c->nmalloc));
     at_fetch_add(&gci_stat_bytes_alloc, at_load(&c->bytes_alloc));
     at_fetch_add(&gci_stat_nfree, at_load(&c->nfree));
@@ -37,6 +38,7 @@ GCI_API void gc_get_stats(gc_stats *out)
     out->heap_objects = sum[0] - sum[2];
     out->heap_alloc = sum[1] - sum[3];
     out->heap_sys = gci_mheap_sys_bytes();
-    out->percent = 100;
+    out->heap_released = gci_mheap_released_bytes();
+    gci_gc_stats(out);
     out->concurrent = 0;
 }

@@ -1,53 +1,94 @@
 /*
- * threads.c -- the threads that use gcheap, and their caches.
+ * threads.c -- the threads that use gcheap: registration, their caches,
+ * and stopping and restarting them for the collector.
  *
- * A thread gets a record with its mcache on its first gc_ call; a
- * pthread key's destructor hands the cache's spans back to mcentral and
- * the record to a free list when the thread exits.  The fast path finds
- * its cache through an initial-exec TLS pointer (one mov from %fs).
+ * A thread gets a record with its mcache and its stack bounds on its first
+ * gc_ call (or gc_thread_register); a pthread key's destructor hands the
+ * cache back and retires the record when the thread exits.
  *
- * Owns: the list of live thread records, the free list of old ones.
- * Concurrency: `threads_lock` over both lists and over folding an exiting
- * thread's counters into the global ones (so gc_get_stats, which sums
- * under the same lock, never counts a thread twice or not at all).
+ * Stopping the world.  The collector bumps `stop_epoch` to an odd value
+ * and sends every other registered thread the suspend signal (SIGPWR by
+ * default, GCHEAP_SUSPEND_SIGNAL to change it; installed with SA_RESTART,
+ * so interrupted system calls resume).  The handler runs on the thread's
+ * own stack, below the kernel's signal frame which holds every register of
+ * the interrupted code; it spills the callee-saved registers once more
+ * into its own frame, records its stack pointer, acknowledges, and
+ * waits on a futex until the epoch moves on.  The thread's stack is then
+ * scanned from that stack pointer to its base, registers included.
+ * Threads blocked in read(), sleep() or on a lock are interrupted by the
+ * signal like any other; after the handler returns, the call goes on.
+ *
+ * No-stop regions.  A thread is never parked inside the allocator: the
+ * fast path, the slow path and gc_free run with `mcache.nostop` set; a
+ * suspend signal arriving then only sets `stop_pending`, and the thread
+ * parks itself when it leaves the region (gci_park_pending).  So while the
+ * world is stopped no parked thread holds an allocator lock or is half way
+ * through taking a slot, and the collector may flush every cache.  A
+ * thread that reaches the allocator's slow path while a stop is under way
+ * parks there without waiting for the signal (the cooperative check).
+ *
+ * Owns: the thread records, `stop_epoch`, the suspend signal.
+ * Concurrency: `threads_lock` over the record lists (held by the collector
+ * from stop to restart, so the set of threads does not change while the
+ * world is stopped); `nostop`/`stop_pending` are touched only by the
+ * owning thread and its signal handler (signal fences).
  * THREADS-1: a record is on exactly one of the two lists.
+ * THREADS-2: between gci_stop_world and gci_start_world every registered
+ *            thread but the caller is parked outside any no-stop region.
  */
 #include "internal.h"
 
+#include <errno.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 _Thread_local struct mcache *gci_tls_cache
     __attribute__((tls_model("initial-exec")));
-
-struct gthread {
-    struct mcache cache;
-    struct gthread *next, *prev;
-};
+static _Thread_local struct gthread *tls_thread
+    __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct gthread *live_threads, *free_records;
 static pthread_key_t thread_key;
+static int suspend_signal = SIGPWR;
 
-static void thread_exit(void *arg)
+/* Odd while the world is stopped or stopping.  An int for the futex. */
+static volatile int stop_epoch;
+static sem_t stop_acks;
+
+extern void *__libc_stack_end;
+
+/* ---- Records ------------------------------------------------------------- */
+
+static void unlink_record(struct gthread *t)
 {
-    struct gthread *t = arg;
-    gci_mcache_release_all(&t->cache);
-    pthread_mutex_lock(&threads_lock);
     if (t->prev)
         t->prev->next = t->next;
     else
         live_threads = t->next;
     if (t->next)
         t->next->prev = t->prev;
-    gci_stats_absorb(&t->cache);
     t->next = free_records;
     free_records = t;
-    pthread_mutex_unlock(&threads_lock);
-    gci_tls_cache = NULL;
 }
 
-void gci_threads_init(void)
+static void thread_exit(void *arg)
 {
-    if (pthread_key_create(&thread_key, thread_exit) != 0)
-        gci_fatal("pthread_key_create failed");
+    struct gthread *t = arg;
+    gci_nostop_begin(&t->cache);
+    gci_mcache_release_all(&t->cache);
+    gci_nostop_end(&t->cache);
+    gci_lock_stoppable(&threads_lock);
+    unlink_record(t);
+    gci_stats_absorb(&t->cache);
+    pthread_mutex_unlock(&threads_lock);
+    tls_thread = NULL;
+    gci_tls_cache = NULL;
 }
 
 static struct gthread *new_record(void)
@@ -55,38 +96,256 @@ static struct gthread *new_record(void)
     struct gthread *t = free_records;
     if (t) {
         free_records = t->next;
+        memset(t, 0, sizeof *t);
         return t;
     }
     return gci_os_alloc_meta(sizeof(struct gthread));
 }
 
-/* Gives the calling thread its cache; NULL when there is no memory. */
+/* The highest address of the calling thread's stack.  For the main thread,
+ * the top of main's caller's frame, not the environment strings above. */
+static uintptr_t stack_base(void)
+{
+    if (getpid() == (pid_t)syscall(SYS_gettid))
+        return (uintptr_t)__libc_stack_end;
+    pthread_attr_t attr;
+    void *lo;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        gci_fatal("pthread_getattr_np failed");
+    pthread_attr_getstack(&attr, &lo, &size);
+    pthread_attr_destroy(&attr);
+    return (uintptr_t)lo + size;
+}
+
+/* Gives the calling thread its record and cache; NULL when out of memory. */
 struct mcache *gci_thread_attach(void)
 {
     init_once();
+    if (tls_thread)
+        return &tls_thread->cache;
+    uintptr_t hi = stack_base();
     pthread_mutex_lock(&threads_lock);
     struct gthread *t = new_record();
     if (t) {
         gci_mcache_init(&t->cache);
-        t->prev = NULL;
+        t->id = pthread_self();
+        t->stack_hi = hi;
         t->next = live_threads;
         if (live_threads)
             live_threads->prev = t;
         live_threads = t;
+        tls_thread = t;
+        gci_tls_cache = &t->cache;
     }
     pthread_mutex_unlock(&threads_lock);
-    if (!t)
-        return NULL;
-    pthread_setspecific(thread_key, t);
-    gci_tls_cache = &t->cache;
-    return &t->cache;
+    if (t)
+        pthread_setspecific(thread_key, t);
+    return t ? &t->cache : NULL;
+}
+
+/* Takes a lock of the library for an API call, inside a no-stop region,
+ * so that no stopped thread ever holds it and the collector may take it
+ * while the world is stopped.  Returns the cache to pass to
+ * gci_api_unlock (NULL if the thread could not be registered). */
+struct mcache *gci_api_lock(pthread_mutex_t *m)
+{
+    init_once();
+    struct mcache *c = gci_tls_cache ? gci_tls_cache : gci_thread_attach();
+    if (c)
+        gci_nostop_begin(c);
+    pthread_mutex_lock(m);
+    return c;
+}
+
+void gci_api_unlock(struct mcache *c, pthread_mutex_t *m)
+{
+    pthread_mutex_unlock(m);
+    if (c)
+        gci_nostop_end(c);
+}
+
+/* ---- Parking --------------------------------------------------------------- */
+
+static void futex_wait(volatile int *addr, int value)
+{
+    syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, value, NULL, NULL, 0);
+}
+
+static void futex_wake_all(volatile int *addr)
+{
+    syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+}
+
+/* Parks the calling thread for the stop under way, if any and if it has
+ * not parked for it yet.  Async-signal-safe. */
+static GCI_NOINLINE void park(struct gthread *t)
+{
+    int epoch = __atomic_load_n(&stop_epoch, __ATOMIC_ACQUIRE);
+    if (!(epoch & 1) || t->parked_epoch == epoch)
+        return;
+    /* Every callee-saved register into this frame, unmangled (glibc's
+     * setjmp mangles rbp, which -O2 code uses for data), below which
+     * `anchor` lies: the scan from it covers them. */
+    __builtin_unwind_init();
+    volatile char anchor = 0;
+    t->parked_epoch = epoch;
+    at_store(&t->stopped_sp, (size_t)&anchor);
+    sem_post(&stop_acks); /* a release: the collector's sem_wait sees sp */
+    while (__atomic_load_n(&stop_epoch, __ATOMIC_ACQUIRE) == epoch)
+        futex_wait(&stop_epoch, epoch);
+    (void)anchor;
+}
+
+static void suspend_handler(int sig)
+{
+    (void)sig;
+    int saved_errno = errno;
+    struct gthread *t = tls_thread;
+    if (t) {
+        if (t->cache.nostop)
+            t->cache.stop_pending = 1;
+        else
+            park(t);
+    }
+    errno = saved_errno;
+}
+
+/* Called on leaving a no-stop region in which a suspend signal arrived. */
+GCI_NOINLINE void gci_park_pending(struct mcache *c)
+{
+    c->stop_pending = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (tls_thread)
+        park(tls_thread);
+}
+
+/* The cooperative check of the allocator's slow path. */
+void gci_park_if_stopping(void)
+{
+    if ((__atomic_load_n(&stop_epoch, __ATOMIC_RELAXED) & 1) && tls_thread)
+        park(tls_thread);
+}
+
+/* Takes a lock the collector may hold while the world is stopped
+ * (threads_lock, sweep_lock), parking meanwhile if a stop is under way.
+ * Natively a thread blocked on the mutex takes the suspend signal anyway,
+ * but not under ThreadSanitizer, which runs signal handlers only inside
+ * the blocking calls it knows. */
+void gci_lock_stoppable(pthread_mutex_t *m)
+{
+    while (pthread_mutex_trylock(m) != 0) {
+        gci_park_if_stopping();
+        sched_yield();
+    }
+}
+
+/* ---- Stopping the world ------------------------------------------------- */
+
+static void signal_thread(struct gthread *t)
+{
+    int err = pthread_kill(t->id, suspend_signal);
+    if (err != 0) /* gone without its destructor running: count it */
+        sem_post(&stop_acks);
+}
+
+/* Stops every registered thread but the caller (THREADS-2).  Returns with
+ * threads_lock held. */
+void gci_stop_world(void)
+{
+    pthread_mutex_lock(&threads_lock);
+    __atomic_add_fetch(&stop_epoch, 1, __ATOMIC_SEQ_CST);
+    size_t others = 0;
+    for (struct gthread *t = live_threads; t; t = t->next)
+        if (t != tls_thread) {
+            signal_thread(t);
+            others++;
+        }
+    for (size_t i = 0; i < others; i++)
+        while (sem_wait(&stop_acks) != 0 && errno == EINTR)
+            ;
+}
+
+void gci_start_world(void)
+{
+    __atomic_add_fetch(&stop_epoch, 1, __ATOMIC_SEQ_CST);
+    futex_wake_all(&stop_epoch);
+    pthread_mutex_unlock(&threads_lock);
+}
+
+/* Calls fn for every registered thread; only with the world stopped. */
+void gci_threads_each(void (*fn)(struct gthread *t, void *arg), void *arg)
+{
+    for (struct gthread *t = live_threads; t; t = t->next)
+        fn(t, arg);
+}
+
+struct gthread *gci_thread_self(void) { return tls_thread; }
+
+/* ---- Setup, fork --------------------------------------------------------- */
+
+static void install_handler(void)
+{
+    const char *env = getenv("GCHEAP_SUSPEND_SIGNAL");
+    if (env && *env) {
+        char *end;
+        long sig = strtol(env, &end, 10);
+        if (*end || sig < 1 || sig >= NSIG)
+            gci_env_warning("GCHEAP_SUSPEND_SIGNAL", env,
+                            "not a signal number");
+        else
+            suspend_signal = (int)sig;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = suspend_handler;
+    sa.sa_flags = SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    sigdelset(&sa.sa_mask, SIGSEGV);
+    sigdelset(&sa.sa_mask, SIGBUS);
+    if (sigaction(suspend_signal, &sa, NULL) != 0)
+        gci_fatal("cannot install the suspend signal handler");
+}
+
+/* In the child after fork(): only the forking thread exists.  The others'
+ * caches are handed back (their spans and objects stay in the heap and
+ * are swept as usual once unreachable); their records are reused. */
+void gci_threads_after_fork(void)
+{
+    pthread_mutex_init(&threads_lock, NULL);
+    struct gthread *self = tls_thread;
+    struct gthread *t = live_threads;
+    live_threads = NULL;
+    while (t) {
+        struct gthread *next = t->next;
+        if (t == self) {
+            t->next = t->prev = NULL;
+            live_threads = t;
+        } else {
+            gci_mcache_release_all(&t->cache);
+            gci_stats_absorb(&t->cache);
+            t->next = free_records;
+            free_records = t;
+        }
+        t = next;
+    }
+    stop_epoch = 0;
+    sem_init(&stop_acks, 0, 0);
+}
+
+void gci_threads_init(void)
+{
+    if (pthread_key_create(&thread_key, thread_exit) != 0)
+        gci_fatal("pthread_key_create failed");
+    sem_init(&stop_acks, 0, 0);
+    install_handler();
 }
 
 /* Adds up the live caches' counters: nmalloc, bytes_alloc, nfree,
  * bytes_freed, and the global ones they fold into. */
 void gci_threads_sum_stats(uint64_t out[4])
 {
-    pthread_mutex_lock(&threads_lock);
+    gci_lock_stoppable(&threads_lock);
     out[0] = at_load(&gci_stat_nmalloc);
     out[1] = at_load(&gci_stat_bytes_alloc);
     out[2] = at_load(&gci_stat_nfree);
@@ -98,4 +357,61 @@ void gci_threads_sum_stats(uint64_t out[4])
         out[3] += at_load(&t->cache.bytes_freed);
     }
     pthread_mutex_unlock(&threads_lock);
+}
+
+size_t gci_threads_count(void)
+{
+    size_t n = 0;
+    gci_lock_stoppable(&threads_lock);
+    for (struct gthread *t = live_threads; t; t = t->next)
+        n++;
+    pthread_mutex_unlock(&threads_lock);
+    return n;
+}
+
+/* ---- Public ---------------------------------------------------------------- */
+
+GCI_API int gc_thread_register(void)
+{
+    return gci_thread_attach() ? 0 : -1;
+}
+
+GCI_API void gc_thread_unregister(void)
+{
+    struct gthread *t = tls_thread;
+    if (!t)
+        return;
+    pthread_setspecific(thread_key, NULL);
+    thread_exit(t);
+}
+
+struct start_arg {
+    void *(*start)(void *);
+    void *arg;
+};
+
+static void *thread_start(void *p)
+{
+    struct start_arg *sa = p;
+    void *(*start)(void *) = sa->start;
+    void *arg = sa->arg;
+    gci_thread_attach();
+    gc_free(sa);
+    return start(arg);
+}
+
+/* The new thread registers before `start` runs; `arg` is kept alive in
+ * between by the uncollectable record that carries it. */
+GCI_API int gc_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+                              void *(*start)(void *), void *arg)
+{
+    struct start_arg *sa = gc_alloc_uncollectable(sizeof *sa);
+    if (!sa)
+        return EAGAIN;
+    sa->start = start;
+    sa->arg = arg;
+    int err = pthread_create(thread, attr, thread_start, sa);
+    if (err)
+        gc_free(sa);
+    return err;
 }

@@ -1,0 +1,311 @@
+/*
+ * mark.c -- marking: conservative pointer identification, the grey-object
+ * drain, parallel mark workers, and the overflow rescan.
+ *
+ * Colours: an object is white while its mark bit is clear, grey once its
+ * mark bit is set and its range waits in a work buffer, black once it has
+ * been scanned.  Noscan objects go straight from white to black.
+ *
+ * A word is a pointer if it lies within the heap's address bounds, maps
+ * through the page map to an in-use span, falls in a slot below nelems,
+ * and that slot is live (alloc bit set, freed bit clear).  Interior
+ * pointers count; free slots and span tails never get marked.
+ *
+ * With the world stopped, one worker per CPU drains the work lists: the
+ * collecting thread plus CPUs-1 helper threads started on first use.
+ * Objects over CHUNK_BYTES are scanned CHUNK_BYTES at a time, the rest
+ * pushed back as work, so one huge object is shared between workers.
+ *
+ * Concurrency: mark bits are set by atomic fetch-or, so two workers never
+ * both scan one object.  Everything else runs with the world stopped.
+ * MARK-1: at the end of marking, no marked scan object holds a word that
+ *         identifies an unmarked object (checked by the heap verifier).
+ * MARK-2: a slot that is not live is never marked.
+ */
+#include "internal.h"
+
+#include <unistd.h>
+
+#if GCHEAP_VALGRIND
+#include <valgrind/memcheck.h>
+#endif
+
+#define CHUNK_BYTES ((uintptr_t)128 << 10)
+
+AO_t gci_mark_overflows; /* rescans after a work-list overflow (tests) */
+#define MAX_HELPERS 7
+
+bool gci_mark_find(uintptr_t v, struct span **sp, size_t *index)
+{
+    struct span *s = span_of((void *)v);
+    if (!s)
+        return false;
+    size_t i = span_index(s, v);
+    if (i >= s->nelems || !bit_get(s->alloc_bits, i) ||
+        bit_get(s->freed_bits, i))
+        return false;
+    *sp = s;
+    *index = i;
+    return true;
+}
+
+bool gci_is_marked(const void *p)
+{
+    struct span *s;
+    size_t i;
+    return gci_mark_find((uintptr_t)p, &s, &i) && bit_get(s->mark_bits, i);
+}
+
+/* Shades object `index` of s grey (or black if it holds no pointers). */
+void gci_mark_object(struct marker *m, struct span *s, size_t index)
+{
+    AO_t *word = &s->mark_bits[index >> 6];
+    uint64_t bit = (uint64_t)1 << (index & 63);
+    if ((at_load(word) & bit) || (at_fetch_or(word, bit) & bit))
+        return;
+    m->marked_bytes += s->elemsize;
+    if (s->kind == GCI_NOSCAN)
+        return;
+    uintptr_t obj = span_object(s, index);
+    gci_work_push(m, obj, obj + s->elemsize);
+}
+
+static inline void mark_word(struct marker *m, uintptr_t v)
+{
+    uintptr_t lo = at_load(&gci_heap_lo);
+    if (v - lo >= at_load(&gci_heap_hi) - lo)
+        return;
+    struct span *s;
+    uintptr_t page = v >> GCI_PAGE_SHIFT;
+    if (page == m->last_page) { /* neighbours point into one span */
+        s = m->last_span;
+    } else {
+        s = span_of((void *)v);
+        if (!s)
+            return;
+        m->last_page = page;
+        m->last_span = s;
+    }
+    size_t i = span_index(s, v);
+    if (i < s->nelems && bit_get(s->alloc_bits, i) &&
+        !bit_get(s->freed_bits, i))
+        gci_mark_object(m, s, i);
+}
+
+/*
+ * The conservative word scanner: every aligned word of [lo, hi) is a
+ * candidate pointer.  It reads stacks below their frames' live parts and
+ * objects' bytes as integers, so it is the one function exempt from the
+ * sanitizers (and, under memcheck, it declares each word it read defined:
+ * stacks hold uninitialised words, which are merely not pointers).
+ */
+__attribute__((no_sanitize("address", "thread", "undefined")))
+void gci_mark_range(struct marker *m, uintptr_t lo, uintptr_t hi)
+{
+    lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi;
+         p += sizeof(uintptr_t)) {
+        uintptr_t v = *(volatile uintptr_t *)p;
+#if GCHEAP_VALGRIND
+        VALGRIND_MAKE_MEM_DEFINED(&v, sizeof v);
+#endif
+        mark_word(m, v);
+    }
+}
+
+/* A thread's stack: under memcheck, the words between the stack pointer
+ * and the kernel's signal frame count as unaddressable, so reading them
+ * (harmless natively) is not reported. */
+void gci_mark_stack(struct marker *m, uintptr_t lo, uintptr_t hi)
+{
+    if (hi <= lo)
+        return;
+#if GCHEAP_VALGRIND
+    VALGRIND_DISABLE_ADDR_ERROR_REPORTING_IN_RANGE(lo, hi - lo);
+#endif
+    gci_mark_range(m, lo, hi);
+#if GCHEAP_VALGRIND
+    VALGRIND_ENABLE_ADDR_ERROR_REPORTING_IN_RANGE(lo, hi - lo);
+#endif
+}
+
+static void drain(struct marker *m)
+{
+    struct workitem it;
+    while (gci_work_pop(m, &it)) {
+        if (it.hi - it.lo > CHUNK_BYTES) {
+            gci_work_push(m, it.lo + CHUNK_BYTES, it.hi);
+            it.hi = it.lo + CHUNK_BYTES;
+        }
+        gci_mark_range(m, it.lo, it.hi);
+    }
+}
+
+/* ---- Helper workers ------------------------------------------------------ */
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t start, done;
+    size_t nhelpers, running;
+    uint64_t round, marked_bytes;
+} helpers = {.lock = PTHREAD_MUTEX_INITIALIZER,
+             .start = PTHREAD_COND_INITIALIZER,
+             .done = PTHREAD_COND_INITIALIZER};
+
+static void *helper_main(void *arg)
+{
+    (void)arg;
+    uint64_t seen = 0;
+    pthread_mutex_lock(&helpers.lock);
+    for (;;) {
+        while (helpers.round == seen)
+            pthread_cond_wait(&helpers.start, &helpers.lock);
+        seen = helpers.round;
+        pthread_mutex_unlock(&helpers.lock);
+        struct marker m = {0};
+        drain(&m);
+        pthread_mutex_lock(&helpers.lock);
+        helpers.marked_bytes += m.marked_bytes;
+        if (--helpers.running == 0)
+            pthread_cond_broadcast(&helpers.done);
+    }
+    return NULL;
+}
+
+static void start_helpers(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t want = cpus > 1 ? (size_t)cpus - 1 : 0;
+    if (want > MAX_HELPERS)
+        want = MAX_HELPERS;
+    while (helpers.nhelpers < want) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        int err = pthread_create(&t, &attr, helper_main, NULL);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        pthread_attr_destroy(&attr);
+        if (err)
+            break;
+        helpers.nhelpers++;
+    }
+}
+
+/* fork(): the child has no helper threads until it marks. */
+void gci_mark_after_fork_child(void)
+{
+    pthread_mutex_init(&helpers.lock, NULL);
+    pthread_cond_init(&helpers.start, NULL);
+    pthread_cond_init(&helpers.done, NULL);
+    helpers.nhelpers = helpers.running = 0;
+}
+
+/* Drains the work lists with every worker; returns the bytes marked. */
+static uint64_t drain_all(struct marker *m)
+{
+    gci_work_flush(m);
+    pthread_mutex_lock(&helpers.lock);
+    start_helpers();
+    gci_work_begin(helpers.nhelpers + 1);
+    helpers.running = helpers.nhelpers;
+    helpers.marked_bytes = 0;
+    helpers.round++;
+    pthread_cond_broadcast(&helpers.start);
+    pthread_mutex_unlock(&helpers.lock);
+    drain(m);
+    pthread_mutex_lock(&helpers.lock);
+    while (helpers.running)
+        pthread_cond_wait(&helpers.done, &helpers.lock);
+    uint64_t bytes = helpers.marked_bytes;
+    pthread_mutex_unlock(&helpers.lock);
+    return bytes;
+}
+
+/* ---- Overflow ------------------------------------------------------------ */
+
+/* Scans every marked object of a scan span again: what a dropped work
+ * item would have reached gets marked now. */
+static void rescan_span(struct span *s, void *arg)
+{
+    if (s->kind == GCI_NOSCAN)
+        return;
+    for (size_t i = 0; i < s->nelems; i++)
+        if (bit_get(s->mark_bits, i)) {
+            uintptr_t obj = span_object(s, i);
+            gci_mark_range(arg, obj, obj + s->elemsize);
+        }
+}
+
+/*
+ * Marks everything reachable from what `roots` marks; the world is
+ * stopped.  Returns the bytes marked.
+ */
+uint64_t gci_mark_run(void (*roots)(struct marker *m))
+{
+    struct marker m = {0};
+    roots(&m);
+    uint64_t helped = drain_all(&m);
+    while (gci_work_overflowed()) {
+        at_fetch_add(&gci_mark_overflows, 1);
+        gci_mheap_each_span(rescan_span, &m);
+        helped += drain_all(&m);
+    }
+    return m.marked_bytes + helped;
+}
+
+/* ---- The heap verifier ------------------------------------------------- */
+
+struct verify {
+    bool ok;
+    size_t reported;
+};
+
+static void complain(struct verify *v, const char *what, uintptr_t a,
+                     uintptr_t b)
+{
+    v->ok = false;
+    if (v->reported++ < 10)
+        gci_report("heap verifier: %s: %p -> %p", what, (void *)a,
+                   (void *)b);
+}
+
+/* MARK-2 for span s, and MARK-1 for each of its marked scan objects:
+ * every word of it that identifies an object identifies a marked one. */
+__attribute__((no_sanitize("address", "thread", "undefined")))
+static void verify_span(struct span *s, void *arg)
+{
+    struct verify *v = arg;
+    for (size_t w = 0; w < s->nwords; w++)
+        if (at_load(&s->mark_bits[w]) & ~at_load(&s->alloc_bits[w]))
+            complain(v, "marked free slot in span", s->start, 0);
+    if (s->kind == GCI_NOSCAN)
+        return;
+    for (size_t i = 0; i < s->nelems; i++) {
+        if (!bit_get(s->mark_bits, i))
+            continue;
+        uintptr_t obj = span_object(s, i);
+        for (uintptr_t p = obj; p < obj + s->elemsize; p += sizeof p) {
+            uintptr_t word = *(volatile uintptr_t *)p;
+#if GCHEAP_VALGRIND
+            VALGRIND_MAKE_MEM_DEFINED(&word, sizeof word);
+#endif
+            struct span *t;
+            size_t j;
+            if (gci_mark_find(word, &t, &j) && !bit_get(t->mark_bits, j))
+                complain(v, "black object points to a white one", obj, word);
+        }
+    }
+}
+
+/* Checks MARK-1 and MARK-2 over the whole heap after marking, with the
+ * world stopped; reports violations through the error handler. */
+bool gci_mark_verify(void)
+{
+    struct verify v = {true, 0};
+    gci_mheap_each_span(verify_span, &v);
+    return v.ok;
+}
