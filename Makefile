@@ -40,7 +40,7 @@ VGPROGS := $(patsubst test/%.c,$(B)/test/%,$(wildcard test/valgrind/*.c))
 EXAMPLES:= $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
 .PHONY: all lib debug asan tsan valgrind test demo bench install clean \
-        deps symbols clang sizeclasses help tests examples
+        deps symbols clang sizeclasses help tests examples format format-check
 .DEFAULT_GOAL := all
 
 all: lib
@@ -74,6 +74,13 @@ $(B)/examples/%: examples/%.c $(LIB)
 	@$(CC) $(CFLAGS) -I. $< $(LIB) $(LDFLAGS) -o $@
 
 tests: $(UNIT) $(API) $(WRONG) $(STRESS) $(GC) $(VGPROGS)
+
+# test/gc/shlib loads a library built next to it.
+$(B)/test/gc/shlib: $(B)/test/gc/libshlib_root.so
+$(B)/test/gc/libshlib_root.so: test/gc/lib/shlib_root.c
+	@mkdir -p $(@D)
+	@echo "  SO [$(MODE)] $<"
+	@$(CC) $(CFLAGS) -shared $< $(LDFLAGS) -o $@
 examples: $(EXAMPLES)
 
 # ---- Tests ----------------------------------------------------------------
@@ -87,7 +94,8 @@ NOSAN   := %/rlimit_as %/oom
 # Tests run under memcheck (50x slower): the API ones and a few of the
 # collector's.
 VGGC    := $(filter %/roots_stack %/roots_data %/roots_registered \
-             %/uncollectable %/interior %/finalizers %/weak %/stats,$(GC))
+             %/uncollectable %/interior %/finalizers %/weak %/stats \
+             %/fibers %/shlib,$(GC))
 MEMCHECK := valgrind -q --error-exitcode=99 --leak-check=no
 
 test: deps
@@ -131,6 +139,13 @@ bench: lib
 
 sizeclasses:
 	python3 tools/mksizeclasses.py src/sizeclass.c
+
+FORMATTED := $(wildcard gcheap.h src/*.[ch] examples/*.c test/*.h \
+               test/*/*.[ch] test/gc/lib/*.c bench/*.[ch])
+format:
+	clang-format -i $(FORMATTED)
+format-check:
+	@clang-format --dry-run --Werror $(FORMATTED) && echo "format: clean"
 
 # ---- Dependencies -----------------------------------------------------------
 # What a fresh Debian 12 machine lacks: installed when run as root with apt,

@@ -1,0 +1,95 @@
+/*
+ * shlib.c -- a shared library's static data is a root, also for a library
+ * loaded with dlopen after the program started (and so after the first
+ * cycles): objects referenced only from its .bss and .data survive
+ * garbage and collections; once those references are dropped, the objects
+ * are collected.  The library (test/gc/lib/shlib_root.c) is built next to
+ * this test's executable.
+ */
+#include "../check.h"
+#include "../../gcheap.h"
+#include "gc_util.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <unistd.h>
+
+enum { NODES = 50000 };
+
+struct node {
+    struct node *next;
+    uint64_t id, check;
+};
+
+static void (*set)(int, void *);
+static void *(*get)(int);
+static void **weak_links; /* malloc memory: not scanned */
+
+static uint64_t sum_of(uint64_t id) { return id * 0x9e3779b97f4a7c15ull + 5; }
+
+/* Builds a list held only by the library's root `which`. */
+__attribute__((noinline)) static void build(int which, uint64_t base)
+{
+    struct node *head = NULL;
+    for (uint64_t i = 0; i < NODES; i++) {
+        struct node *n = gc_alloc(sizeof *n);
+        n->id = base + i;
+        n->check = sum_of(n->id);
+        n->next = head;
+        head = n;
+        if (i < 100)
+            gc_weak_link(&weak_links[which * 100 + i], n);
+    }
+    set(which, head);
+}
+
+static int list_bad(int which, uint64_t base)
+{
+    int bad = 0;
+    uint64_t want = base + NODES;
+    for (const struct node *n = get(which); n; n = n->next)
+        bad += n->id != --want || n->check != sum_of(n->id) || gc_base(n) != n;
+    return bad + (want != base);
+}
+
+static void *load(void)
+{
+    char path[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 32);
+    REQUIRE(n > 0);
+    path[n] = 0;
+    strcpy(strrchr(path, '/') + 1, "libshlib_root.so");
+    void *lib = dlopen(path, RTLD_NOW);
+    if (!lib)
+        fprintf(stderr, "dlopen: %s\n", dlerror());
+    return lib;
+}
+
+int main(void)
+{
+    gc_init();
+    weak_links = calloc(200, sizeof *weak_links);
+    REQUIRE(weak_links != NULL);
+    gct_churn(8u << 20, 2, 1); /* cycles before the library exists */
+    void *lib = load();
+    REQUIRE(lib != NULL);
+    *(void **)&set = dlsym(lib, "shlib_set");
+    *(void **)&get = dlsym(lib, "shlib_get");
+    REQUIRE(set && get);
+    build(0, 0);
+    build(1, 1000000);
+    gct_clear_stack();
+    gct_churn(64u << 20, 4, 2);
+    CHECKF(list_bad(0, 0) == 0, "list held by the library's .bss lost");
+    CHECKF(list_bad(1, 1000000) == 0, "list held by the library's .data lost");
+    set(0, NULL);
+    set(1, NULL);
+    gct_clear_stack();
+    for (int i = 0; i < 3; i++)
+        gc_collect();
+    int cleared = 0;
+    for (int i = 0; i < 200; i++)
+        cleared += gc_weak_get(&weak_links[i]) == NULL;
+    CHECKF(cleared >= 180, "only %d of 200 dropped objects collected", cleared);
+    return check_done();
+}
