@@ -149,8 +149,8 @@ enum {
     MAX_THREAD_COUNTS = 16,
 };
 
-#define DEFAULT_PAIRS 4000000ULL
-#define DEFAULT_RUNS 3
+#define DEFAULT_PAIRS 20000000ULL /* ~0.3 s a run: shorter runs are noise */
+#define DEFAULT_RUNS 5
 #define SEED 0x9e3779b97f4a7c15ULL
 
 enum workload { WL_BATCH, WL_RING, WL_COUNT };
@@ -205,7 +205,8 @@ static void sizes_fill(uint16_t *sizes, unsigned thread_id)
 {
     uint64_t state = SEED ^ ((uint64_t)(thread_id + 1) * 0xbf58476d1ce4e5b9ULL);
     for (size_t i = 0; i < SIZES_LEN; i++)
-        sizes[i] = (uint16_t)(MIN_SIZE + xorshift64(&state) % (MAX_SIZE - MIN_SIZE + 1));
+        sizes[i] = (uint16_t)(MIN_SIZE +
+                              xorshift64(&state) % (MAX_SIZE - MIN_SIZE + 1));
 }
 
 /* The measured unit, first half: allocate and touch one word. */
@@ -308,7 +309,8 @@ struct run_result {
     uint64_t checksum; /* sum over threads */
 };
 
-static struct run_result run_once(enum workload wl, unsigned threads, uint64_t pairs)
+static struct run_result run_once(enum workload wl, unsigned threads,
+                                  uint64_t pairs)
 {
     struct worker *workers = calloc(threads, sizeof *workers);
     pthread_t tids[MAX_THREADS];
@@ -317,7 +319,8 @@ static struct run_result run_once(enum workload wl, unsigned threads, uint64_t p
         die("out of memory for the workers");
     pthread_barrier_init(&start, NULL, threads);
     for (unsigned i = 0; i < threads; i++) {
-        workers[i] = (struct worker){.workload = wl, .pairs = pairs, .id = i, .start = &start};
+        workers[i] = (struct worker){
+            .workload = wl, .pairs = pairs, .id = i, .start = &start};
         if (thread_start(&tids[i], worker_main, &workers[i]) != 0)
             die("cannot create a thread");
     }
@@ -338,7 +341,8 @@ static struct run_result run_once(enum workload wl, unsigned threads, uint64_t p
 }
 
 /* Best (shortest) of opts->runs; every run must give the same checksum. */
-static void run_config(const struct options *opts, enum workload wl, unsigned threads)
+static void run_config(const struct options *opts, enum workload wl,
+                       unsigned threads)
 {
     uint64_t pairs = wl == WL_BATCH ? batch_pairs(opts->pairs) : opts->pairs;
     struct run_result best = run_once(wl, threads, pairs);
@@ -363,10 +367,11 @@ static void run_config(const struct options *opts, enum workload wl, unsigned th
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: alloc-%s [-n pairs per thread] [-r runs] [-w batch|ring|all]"
-            " [-t thread counts, e.g. 1,2]\n",
-            ALLOC_NAME);
+    fprintf(
+        stderr,
+        "usage: alloc-%s [-n pairs per thread] [-r runs] [-w batch|ring|all]"
+        " [-t thread counts, e.g. 1,2]\n",
+        ALLOC_NAME);
     exit(2);
 }
 
@@ -375,7 +380,8 @@ static uint64_t parse_u64(const char *s, uint64_t min, uint64_t max)
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min || v > max)
+    if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min ||
+        v > max)
         usage();
     return v;
 }
@@ -402,7 +408,8 @@ static void parse_thread_counts(struct options *opts, const char *s)
          tok = strtok_r(NULL, ",", &save)) {
         if (opts->n_thread_counts == MAX_THREAD_COUNTS)
             usage();
-        opts->thread_counts[opts->n_thread_counts++] = (unsigned)parse_u64(tok, 1, MAX_THREADS);
+        opts->thread_counts[opts->n_thread_counts++] =
+            (unsigned)parse_u64(tok, 1, MAX_THREADS);
     }
     if (opts->n_thread_counts == 0)
         usage();
@@ -410,17 +417,28 @@ static void parse_thread_counts(struct options *opts, const char *s)
 
 static struct options parse_options(int argc, char **argv)
 {
-    struct options opts = {.pairs = DEFAULT_PAIRS, .runs = DEFAULT_RUNS,
-                           .workloads = {1, 1}, .thread_counts = {1, 2},
+    struct options opts = {.pairs = DEFAULT_PAIRS,
+                           .runs = DEFAULT_RUNS,
+                           .workloads = {1, 1},
+                           .thread_counts = {1, 2},
                            .n_thread_counts = 2};
     int c;
     while ((c = getopt(argc, argv, "n:r:w:t:h")) != -1) {
         switch (c) {
-        case 'n': opts.pairs = parse_u64(optarg, 1, UINT64_MAX / MAX_THREADS); break;
-        case 'r': opts.runs = (int)parse_u64(optarg, 1, 1000); break;
-        case 'w': parse_workloads(&opts, optarg); break;
-        case 't': parse_thread_counts(&opts, optarg); break;
-        default: usage();
+        case 'n':
+            opts.pairs = parse_u64(optarg, 1, UINT64_MAX / MAX_THREADS);
+            break;
+        case 'r':
+            opts.runs = (int)parse_u64(optarg, 1, 1000);
+            break;
+        case 'w':
+            parse_workloads(&opts, optarg);
+            break;
+        case 't':
+            parse_thread_counts(&opts, optarg);
+            break;
+        default:
+            usage();
         }
     }
     if (optind != argc)
@@ -435,7 +453,8 @@ int main(int argc, char **argv)
     printf("# alloc=%s: %s; all four variants (gc_alloc, GC_MALLOC, calloc,"
            " mi_zalloc) return zeroed memory\n",
            ALLOC_NAME, ALLOC_ZEROING);
-    printf("# %" PRIu64 " alloc+free pairs per thread, sizes %d..%d B, best of %d runs\n",
+    printf("# %" PRIu64
+           " alloc+free pairs per thread, sizes %d..%d B, best of %d runs\n",
            opts.pairs, MIN_SIZE, MAX_SIZE, opts.runs);
     for (int wl = 0; wl < WL_COUNT; wl++) {
         if (!opts.workloads[wl])

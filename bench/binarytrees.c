@@ -125,7 +125,8 @@ int main(int argc, char **argv)
             tree_drop(t);
         }
         total += c;
-        printf("%" PRIu64 "\t trees of depth %d\t check: %" PRIu64 "\n", iterations, d, c);
+        printf("%" PRIu64 "\t trees of depth %d\t check: %" PRIu64 "\n",
+               iterations, d, c);
     }
 
     c = tree_check(long_lived);
@@ -135,8 +136,9 @@ int main(int argc, char **argv)
     double seconds = now_seconds() - t0;
     long rss = maxrss_kib();
     tree_drop(long_lived);
-    printf("RESULT bench=binarytrees alloc=%s depth=%d seconds=%.3f maxrss_kib=%ld"
-           " check=%" PRIu64 "\n",
-           ALLOC_NAME, max_depth, seconds, rss, total);
+    printf(
+        "RESULT bench=binarytrees alloc=%s depth=%d seconds=%.3f maxrss_kib=%ld"
+        " check=%" PRIu64 "\n",
+        ALLOC_NAME, max_depth, seconds, rss, total);
     return 0;
 }

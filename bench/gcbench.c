@@ -143,14 +143,16 @@ static void time_construction(int depth)
         populate(depth, tree);
         tree_drop(tree);
     }
-    printf("\tTop down construction time %.0f msec\n", (now_seconds() - t) * 1e3);
+    printf("\tTop down construction time %.0f msec\n",
+           (now_seconds() - t) * 1e3);
 
     t = now_seconds();
     for (uint64_t i = 0; i < n; i++) {
         struct node *tree = make_tree(depth);
         tree_drop(tree);
     }
-    printf("\tBottom up construction time %.0f msec\n", (now_seconds() - t) * 1e3);
+    printf("\tBottom up construction time %.0f msec\n",
+           (now_seconds() - t) * 1e3);
 }
 
 int main(int argc, char **argv)
@@ -161,11 +163,14 @@ int main(int argc, char **argv)
         return 2;
     }
     alloc_init();
-    printf("GCBench (%s): stretch depth %d, long-lived tree depth %d and %d doubles,"
+    printf("GCBench (%s): stretch depth %d, long-lived tree depth %d and %d "
+           "doubles,"
            " trees of depth %d..%d\n",
-           ALLOC_NAME, STRETCH_DEPTH, LONG_LIVED_DEPTH, ARRAY_SIZE, MIN_DEPTH, MAX_DEPTH);
+           ALLOC_NAME, STRETCH_DEPTH, LONG_LIVED_DEPTH, ARRAY_SIZE, MIN_DEPTH,
+           MAX_DEPTH);
     printf(" Long-lived data: %" PRIu64 " bytes of nodes, %zu bytes of array\n",
-           tree_size(LONG_LIVED_DEPTH) * sizeof(struct node), ARRAY_SIZE * sizeof(double));
+           tree_size(LONG_LIVED_DEPTH) * sizeof(struct node),
+           ARRAY_SIZE * sizeof(double));
 
     double t0 = now_seconds();
 
@@ -177,7 +182,8 @@ int main(int argc, char **argv)
     populate(LONG_LIVED_DEPTH, long_lived);
 
     printf(" Creating a long-lived array of %d doubles\n", ARRAY_SIZE);
-    double *array = checked(data_alloc(ARRAY_SIZE * sizeof *array), "the array");
+    double *array =
+        checked(data_alloc(ARRAY_SIZE * sizeof *array), "the array");
     array[0] = 0.0;
     for (int i = 1; i < ARRAY_SIZE; i++)
         array[i] = 1.0 / i;
@@ -186,20 +192,23 @@ int main(int argc, char **argv)
         time_construction(d);
 
     int64_t live = tree_verify(long_lived, LONG_LIVED_DEPTH);
-    int array_ok = array[1000] == 1.0 / 1000 && array[ARRAY_SIZE - 1] == 1.0 / (ARRAY_SIZE - 1);
+    int array_ok = array[1000] == 1.0 / 1000 &&
+                   array[ARRAY_SIZE - 1] == 1.0 / (ARRAY_SIZE - 1);
     double seconds = now_seconds() - t0;
     long rss = maxrss_kib();
     printf("Completed in %.0f msec\n", seconds * 1e3);
 
     if (live != (int64_t)tree_size(LONG_LIVED_DEPTH) || !array_ok) {
-        fprintf(stderr, "gcbench-%s: FAILED: long-lived tree %s, array %s\n", ALLOC_NAME,
-                live < 0 ? "damaged" : "intact", array_ok ? "intact" : "damaged");
+        fprintf(stderr, "gcbench-%s: FAILED: long-lived tree %s, array %s\n",
+                ALLOC_NAME, live < 0 ? "damaged" : "intact",
+                array_ok ? "intact" : "damaged");
         return 1;
     }
     tree_drop(long_lived);
     if (EXPLICIT_FREE)
         data_free(array);
-    printf("RESULT bench=gcbench alloc=%s seconds=%.3f maxrss_kib=%ld check=%" PRIu64 "\n",
+    printf("RESULT bench=gcbench alloc=%s seconds=%.3f maxrss_kib=%ld "
+           "check=%" PRIu64 "\n",
            ALLOC_NAME, seconds, rss, nodes_allocated + (uint64_t)live);
     return 0;
 }

@@ -11,8 +11,8 @@
  * A free by the thread whose cache owns the span clears the alloc bit
  * directly and, when the slot lies in the current cache word, hands it
  * straight back to the fast path; other frees set the slot's freed bit
- * with one atomic operation (mcentral.c drains them).  gc_free zeroes the object, so free slots are
- * always zero and a slot is never zeroed twice.
+ * with one atomic operation (mcentral.c drains them).  gc_free zeroes the
+ * object, so free slots are always zero and a slot is never zeroed twice.
  *
  * ALLOC-1: every object handed out is zero, and aligned to 16 bytes (8
  *          for the 8-byte class) because span starts are page-aligned and
@@ -68,8 +68,7 @@ static struct mcache *my_cache(void)
     return c ? c : gci_thread_attach();
 }
 
-static void *alloc_small_slow(struct mcache *c, size_t size,
-                              enum gci_kind kind)
+static void *alloc_small_slow(struct mcache *c, size_t size, enum gci_kind kind)
 {
     size_t sc = span_class_of(size_class(size), kind);
     gci_nostop_begin(c);

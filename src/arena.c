@@ -51,8 +51,7 @@ static uintptr_t reserve_aligned(size_t bytes)
         return 0;
     uintptr_t aligned = (p + GCI_ARENA_BYTES - 1) & ~(GCI_ARENA_BYTES - 1);
     gci_os_unreserve((void *)p, aligned - p);
-    gci_os_unreserve((void *)(aligned + bytes),
-                     p + GCI_ARENA_BYTES - aligned);
+    gci_os_unreserve((void *)(aligned + bytes), p + GCI_ARENA_BYTES - aligned);
     return aligned;
 }
 

@@ -57,8 +57,7 @@ void *gci_out_of_memory(size_t size)
 
 void gci_assert_fail(const char *cond, const char *file, int line)
 {
-    fprintf(stderr, "gcheap: assertion failed: %s (%s:%d)\n", cond, file,
-            line);
+    fprintf(stderr, "gcheap: assertion failed: %s (%s:%d)\n", cond, file, line);
     abort();
 }
 

@@ -92,8 +92,8 @@ GCI_API void gc_fiber_unregister(gc_fiber *f)
 
 /* A thread running on fiber f, parked at sp: f from sp, the thread's own
  * stack from where it left it. */
-void gci_fiber_mark_running(struct marker *m, struct gc_fiber *f,
-                            uintptr_t sp, struct gthread *t)
+void gci_fiber_mark_running(struct marker *m, struct gc_fiber *f, uintptr_t sp,
+                            struct gthread *t)
 {
     if (sp >= f->lo && sp < f->hi)
         gci_mark_stack(m, sp, f->hi);
@@ -109,4 +109,3 @@ void gci_fibers_mark(struct marker *m)
         if (!f->running)
             gci_mark_stack(m, f->saved_sp, f->hi);
 }
-

@@ -75,7 +75,8 @@ static void *meta_take(void **spare, size_t size)
 static struct mcache *enter(void) { return gci_api_lock(&fin_lock); }
 static void leave(struct mcache *c) { gci_api_unlock(c, &fin_lock); }
 
-/* ---- Finalizers ------------------------------------------------------------ */
+/* ---- Finalizers ------------------------------------------------------------
+ */
 
 static struct fin **find_fin(uintptr_t obj)
 {
@@ -85,10 +86,7 @@ static struct fin **find_fin(uintptr_t obj)
     return pp;
 }
 
-static bool is_object_start(const void *p)
-{
-    return p && gc_base(p) == p;
-}
+static bool is_object_start(const void *p) { return p && gc_base(p) == p; }
 
 GCI_API void gc_set_finalizer(void *obj, gc_finalizer fn, void *data)
 {
@@ -259,7 +257,8 @@ GCI_API int gc_set_finalize_on_demand(int on)
 
 GCI_API int gc_run_finalizers(void) { return run_queued(false); }
 
-/* ---- Weak links ------------------------------------------------------------ */
+/* ---- Weak links ------------------------------------------------------------
+ */
 
 static struct weak **find_weak(void **link)
 {

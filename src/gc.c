@@ -114,8 +114,8 @@ static void record(const struct cycle_times *ct, enum reason why)
         at_store(&st.pause_max, pause);
     at_store(&st.live, ct->live);
     /* While the world is stopped the whole machine is the collector's. */
-    at_fetch_add(&st.cpu_ns, pause * (uint64_t)ncpu +
-                                 (ct->stopped - ct->start));
+    at_fetch_add(&st.cpu_ns,
+                 pause * (uint64_t)ncpu + (ct->stopped - ct->start));
 }
 
 static void trace(const struct cycle_times *ct, enum reason why)

@@ -52,10 +52,10 @@ enum gci_kind { GCI_SCAN, GCI_NOSCAN, GCI_UNCOLLECTABLE, GCI_NUM_KINDS };
 
 /* ---- Assertions -------------------------------------------------------- */
 
-#define GCI_ASSERT(cond)                                                   \
-    do {                                                                   \
-        if (GCHEAP_DEBUG >= 1 && !(cond))                                  \
-            gci_assert_fail(#cond, __FILE__, __LINE__);                    \
+#define GCI_ASSERT(cond)                                                       \
+    do {                                                                       \
+        if (GCHEAP_DEBUG >= 1 && !(cond))                                      \
+            gci_assert_fail(#cond, __FILE__, __LINE__);                        \
     } while (0)
 
 /* ---- Spans ------------------------------------------------------------- */
@@ -90,29 +90,29 @@ enum span_list { LIST_NONE, LIST_OWNED, LIST_PARTIAL, LIST_FULL };
 struct span {
     uintptr_t start;
     size_t npages;
-    size_t elemsize;     /* object size; a large span's whole usable size */
-    uint32_t nelems;     /* objects in the span (1 for large) */
-    uint32_t magic;      /* index = (offset * magic) >> 32 */
+    size_t elemsize; /* object size; a large span's whole usable size */
+    uint32_t nelems; /* objects in the span (1 for large) */
+    uint32_t magic;  /* index = (offset * magic) >> 32 */
     uint16_t spanclass;
     uint8_t kind;
-    uint8_t nwords;      /* 64-bit words in each bitmap */
-    uint8_t pool;        /* which span_pool the struct came from */
-    bool needzero;       /* free slots may hold old bytes */
-    bool released;       /* free run: its pages were given back to the OS */
-    AO_t state;          /* enum span_state */
+    uint8_t nwords; /* 64-bit words in each bitmap */
+    uint8_t pool;   /* which span_pool the struct came from */
+    bool needzero;  /* free slots may hold old bytes */
+    bool released;  /* free run: its pages were given back to the OS */
+    AO_t state;     /* enum span_state */
 
-    size_t sweepgen;     /* == gci_sweepgen: swept this cycle (class lock) */
-    uint32_t freeindex;  /* first slot of the word alloc_cache mirrors */
+    size_t sweepgen;    /* == gci_sweepgen: swept this cycle (class lock) */
+    uint32_t freeindex; /* first slot of the word alloc_cache mirrors */
     uint64_t alloc_cache;
 
-    AO_t owner;          /* struct mcache * that caches it, or 0 */
-    AO_t list;           /* enum span_list */
+    AO_t owner; /* struct mcache * that caches it, or 0 */
+    AO_t list;  /* enum span_list */
     struct span *next, *prev;
 
     AO_t *alloc_bits;
     AO_t *freed_bits;
-    AO_t *mark_bits;     /* the collector's; kept clear by the allocator */
-    AO_t bits[];         /* 3 * nwords words */
+    AO_t *mark_bits; /* the collector's; kept clear by the allocator */
+    AO_t bits[];     /* 3 * nwords words */
 };
 
 static inline size_t span_class_of(unsigned cls, enum gci_kind kind)
@@ -259,7 +259,7 @@ struct region {
     size_t bytes;
     struct region *next;
 };
-extern struct region *gci_regions; /* every reserved region (heap lock) */
+extern struct region *gci_regions;    /* every reserved region (heap lock) */
 extern AO_t gci_heap_lo, gci_heap_hi; /* bounds of all regions */
 
 /* ---- The page map: pagemap.c ------------------------------------------- */
@@ -339,11 +339,11 @@ void gci_threads_sum_stats(uint64_t out[4]);
 
 /* ---- The collector: gc.c, mark.c, worklist.c, roots.c, pacer.c --------- */
 
-extern AO_t gci_sweepgen;       /* +2 per cycle, at mark termination */
-extern AO_t gci_heap_alloc;     /* the pacer's heap: marked at the last
-                                   cycle + allocated since - freed by
-                                   gc_free (up to per-cache deltas) */
-extern AO_t gci_trigger;        /* heap_alloc at which a cycle starts */
+extern AO_t gci_sweepgen;   /* +2 per cycle, at mark termination */
+extern AO_t gci_heap_alloc; /* the pacer's heap: marked at the last
+                               cycle + allocated since - freed by
+                               gc_free (up to per-cache deltas) */
+extern AO_t gci_trigger;    /* heap_alloc at which a cycle starts */
 
 void gci_gc_init(void);
 void gci_gc_maybe(void);
@@ -353,9 +353,9 @@ void gci_gc_unlock_after_fork(bool child);
 
 struct workbuf;
 struct marker {
-    struct workbuf *buf;   /* the worker's own buffer, or NULL */
-    uint64_t marked_bytes; /* bytes of objects this worker marked */
-    uintptr_t last_page;   /* the page of the last span looked up ... */
+    struct workbuf *buf;    /* the worker's own buffer, or NULL */
+    uint64_t marked_bytes;  /* bytes of objects this worker marked */
+    uintptr_t last_page;    /* the page of the last span looked up ... */
     struct span *last_span; /* ... and that span (world stopped: stable) */
 };
 void gci_mark_range(struct marker *m, uintptr_t lo, uintptr_t hi);
@@ -379,8 +379,8 @@ void gci_work_flush(struct marker *m);
 
 void gci_roots_snapshot(void);
 void gci_fibers_mark(struct marker *m);
-void gci_fiber_mark_running(struct marker *m, struct gc_fiber *f,
-                            uintptr_t sp, struct gthread *t);
+void gci_fiber_mark_running(struct marker *m, struct gc_fiber *f, uintptr_t sp,
+                            struct gthread *t);
 void gci_roots_mark(struct marker *m);
 
 uint64_t gci_pacer_goal(uint64_t live);

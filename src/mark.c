@@ -99,8 +99,8 @@ static inline void mark_word(struct marker *m, uintptr_t v)
  * sanitizers (and, under memcheck, it declares each word it read defined:
  * stacks hold uninitialised words, which are merely not pointers).
  */
-__attribute__((no_sanitize("address", "thread", "undefined")))
-void gci_mark_range(struct marker *m, uintptr_t lo, uintptr_t hi)
+__attribute__((no_sanitize("address", "thread", "undefined"))) void
+gci_mark_range(struct marker *m, uintptr_t lo, uintptr_t hi)
 {
     lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
     for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi;
@@ -269,14 +269,13 @@ static void complain(struct verify *v, const char *what, uintptr_t a,
 {
     v->ok = false;
     if (v->reported++ < 10)
-        gci_report("heap verifier: %s: %p -> %p", what, (void *)a,
-                   (void *)b);
+        gci_report("heap verifier: %s: %p -> %p", what, (void *)a, (void *)b);
 }
 
 /* MARK-2 for span s, and MARK-1 for each of its marked scan objects:
  * every word of it that identifies an object identifies a marked one. */
-__attribute__((no_sanitize("address", "thread", "undefined")))
-static void verify_span(struct span *s, void *arg)
+__attribute__((no_sanitize("address", "thread", "undefined"))) static void
+verify_span(struct span *s, void *arg)
 {
     struct verify *v = arg;
     for (size_t w = 0; w < s->nwords; w++)

@@ -196,7 +196,8 @@ void gci_mcentral_sweep_all(void)
 {
     for (size_t i = GCI_NUM_KINDS; i < GCI_NUM_SPANCLASSES; i++) {
         struct mcentral *mc = &central[i];
-        for (struct spanq *q = &mc->partial; q; q = q == &mc->partial ? &mc->full : NULL) {
+        for (struct spanq *q = &mc->partial; q;
+             q = q == &mc->partial ? &mc->full : NULL) {
             bool more = true;
             while (more) {
                 pthread_mutex_lock(&mc->lock);

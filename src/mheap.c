@@ -52,8 +52,9 @@ uint64_t gci_mheap_released_bytes(void)
 static void count_released(const struct span *run, ptrdiff_t sign)
 {
     if (run->released)
-        at_fetch_add(&heap.released_bytes,
-                     (size_t)(sign * (ptrdiff_t)(run->npages * GCI_PAGE_BYTES)));
+        at_fetch_add(
+            &heap.released_bytes,
+            (size_t)(sign * (ptrdiff_t)(run->npages * GCI_PAGE_BYTES)));
 }
 
 static struct span **list_for(size_t npages)
@@ -195,8 +196,7 @@ static void carve(struct span *run, size_t npages)
     list_remove(run);
     at_fetch_add(&heap.free_bytes, (size_t)0 - npages * GCI_PAGE_BYTES);
     if (run->released)
-        at_fetch_add(&heap.released_bytes,
-                     (size_t)0 - npages * GCI_PAGE_BYTES);
+        at_fetch_add(&heap.released_bytes, (size_t)0 - npages * GCI_PAGE_BYTES);
     if (run->npages == npages) {
         set_ends(run, NULL);
         gci_span_delete(run);
@@ -262,9 +262,8 @@ size_t gci_mheap_release_free(void)
     for (size_t n = 1; n <= EXACT_LISTS; n++) {
         struct span *head = n < EXACT_LISTS ? heap.exact[n] : heap.large;
         for (struct span *run = head; run; run = run->next) {
-            if (run->released ||
-                !gci_os_release((void *)run->start,
-                                run->npages * GCI_PAGE_BYTES))
+            if (run->released || !gci_os_release((void *)run->start,
+                                                 run->npages * GCI_PAGE_BYTES))
                 continue;
             run->released = true;
             run->needzero = false;
@@ -296,7 +295,7 @@ static bool verify_run(struct span *run, size_t list_len, size_t *bytes)
     bool ok = at_load(&run->state) == SPAN_FREE;
     ok &= list_len < EXACT_LISTS ? run->npages == list_len
                                  : run->npages >= EXACT_LISTS; /* HEAP-1 */
-    ok &= pagemap_lookup(run->start) == run; /* PAGEMAP-1 */
+    ok &= pagemap_lookup(run->start) == run;                   /* PAGEMAP-1 */
     ok &= pagemap_lookup(span_limit(run) - 1) == run;
     ok &= !free_neighbour(run->start - 1, run->start); /* HEAP-2 */
     ok &= !free_neighbour(span_limit(run), span_limit(run));

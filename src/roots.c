@@ -88,8 +88,8 @@ static GCI_NOINLINE void mark_thread(struct gthread *t, void *arg)
     struct marker *m = arg;
     __builtin_unwind_init();
     volatile char anchor = 0;
-    uintptr_t sp = t == gci_thread_self() ? (uintptr_t)&anchor
-                                          : at_load(&t->stopped_sp);
+    uintptr_t sp =
+        t == gci_thread_self() ? (uintptr_t)&anchor : at_load(&t->stopped_sp);
     if (t->fiber)
         gci_fiber_mark_running(m, t->fiber, sp, t);
     else
@@ -143,4 +143,3 @@ GCI_API void gc_remove_roots(void *start, void *end)
     user_roots.n = kept;
     gci_api_unlock(c, &roots_lock);
 }
-

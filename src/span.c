@@ -103,7 +103,8 @@ void gci_span_init_objects(struct span *s, unsigned cls, enum gci_kind kind)
 bool gci_span_prime(struct span *s, size_t from_word)
 {
     for (size_t w = from_word; w < s->nwords; w++) {
-        uint64_t free_slots = ~at_load(&s->alloc_bits[w]) & span_word_mask(s, w);
+        uint64_t free_slots =
+            ~at_load(&s->alloc_bits[w]) & span_word_mask(s, w);
         if (free_slots) {
             s->freeindex = (uint32_t)(w * 64);
             s->alloc_cache = free_slots;
@@ -177,8 +178,8 @@ size_t gci_span_sweep(struct span *s)
             continue;
         at_store(&s->alloc_bits[w], alloc & ~dead);
         for (; dead; dead &= dead - 1, n++) {
-            void *obj = (void *)span_object(
-                s, w * 64 + (size_t)__builtin_ctzll(dead));
+            void *obj =
+                (void *)span_object(s, w * 64 + (size_t)__builtin_ctzll(dead));
             if (s->nelems > 1)
                 zero_small(obj, s->elemsize);
             vg_free(obj);

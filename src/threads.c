@@ -165,7 +165,8 @@ void gci_api_unlock(struct mcache *c, pthread_mutex_t *m)
         gci_nostop_end(c);
 }
 
-/* ---- Parking --------------------------------------------------------------- */
+/* ---- Parking ---------------------------------------------------------------
+ */
 
 static void futex_wait(volatile int *addr, int value)
 {
@@ -369,12 +370,10 @@ size_t gci_threads_count(void)
     return n;
 }
 
-/* ---- Public ---------------------------------------------------------------- */
+/* ---- Public ----------------------------------------------------------------
+ */
 
-GCI_API int gc_thread_register(void)
-{
-    return gci_thread_attach() ? 0 : -1;
-}
+GCI_API int gc_thread_register(void) { return gci_thread_attach() ? 0 : -1; }
 
 GCI_API void gc_thread_unregister(void)
 {

@@ -89,8 +89,8 @@ static void publish(struct workbuf *b)
 bool gci_work_push(struct marker *m, uintptr_t lo, uintptr_t hi)
 {
     struct workbuf *b = m->buf;
-    if (b && (b->n == WB_ITEMS ||
-              (b->n >= SHARE_ITEMS && at_load(&wl.nidle) > 0))) {
+    if (b &&
+        (b->n == WB_ITEMS || (b->n >= SHARE_ITEMS && at_load(&wl.nidle) > 0))) {
         publish(b);
         b = m->buf = NULL;
     }

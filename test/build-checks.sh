@@ -13,3 +13,8 @@ cc examples/demo.c $(pkg-config --cflags --libs gcheap) -o "$prefix/demo" \
     -Wl,-rpath,"$prefix/lib"
 "$prefix/demo" >/dev/null
 echo "install: pkg-config build of the demo runs"
+if command -v clang-format >/dev/null; then
+    make -s format-check
+else
+    echo "format: clang-format not installed, not checked"
+fi

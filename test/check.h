@@ -16,39 +16,39 @@
 static int check_failures;
 static int check_count;
 
-#define CHECK(cond)                                                        \
-    do {                                                                   \
-        check_count++;                                                     \
-        if (!(cond)) {                                                     \
-            check_failures++;                                              \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,         \
-                    __LINE__, #cond);                                      \
-        }                                                                  \
+#define CHECK(cond)                                                            \
+    do {                                                                       \
+        check_count++;                                                         \
+        if (!(cond)) {                                                         \
+            check_failures++;                                                  \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__,   \
+                    #cond);                                                    \
+        }                                                                      \
     } while (0)
 
 /* CHECK with a formatted explanation printed on failure. */
-#define CHECKF(cond, ...)                                                  \
-    do {                                                                   \
-        check_count++;                                                     \
-        if (!(cond)) {                                                     \
-            check_failures++;                                              \
-            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__,         \
-                    __LINE__, #cond);                                      \
-            fprintf(stderr, __VA_ARGS__);                                  \
-            fputc('\n', stderr);                                           \
-        }                                                                  \
+#define CHECKF(cond, ...)                                                      \
+    do {                                                                       \
+        check_count++;                                                         \
+        if (!(cond)) {                                                         \
+            check_failures++;                                                  \
+            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__,   \
+                    #cond);                                                    \
+            fprintf(stderr, __VA_ARGS__);                                      \
+            fputc('\n', stderr);                                               \
+        }                                                                      \
     } while (0)
 
 /* A failure that makes going on pointless (e.g. a NULL where an object was
  * needed). */
-#define REQUIRE(cond)                                                      \
-    do {                                                                   \
-        int require_ok_ = !!(cond); /* evaluated once */                   \
-        CHECKF(require_ok_, "%s", #cond);                                  \
-        if (!require_ok_) {                                                \
-            fprintf(stderr, "stopping: required condition failed\n");      \
-            exit(1);                                                       \
-        }                                                                  \
+#define REQUIRE(cond)                                                          \
+    do {                                                                       \
+        int require_ok_ = !!(cond); /* evaluated once */                       \
+        CHECKF(require_ok_, "%s", #cond);                                      \
+        if (!require_ok_) {                                                    \
+            fprintf(stderr, "stopping: required condition failed\n");          \
+            exit(1);                                                           \
+        }                                                                      \
     } while (0)
 
 static inline int check_done(void)

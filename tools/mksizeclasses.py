@@ -130,7 +130,7 @@ def emit(classes, out):
           (c, size, npages, nelems, 100.0 * tail / (npages * PAGE),
            100.0 * (size - prev - 1) / size))
         prev = size
-    w(" */\n#include \"internal.h\"\n\n")
+    w(" */\n#include \"internal.h\"\n\n/* clang-format off */\n")
     w("const uint32_t gci_class_bytes[GCI_NUM_CLASSES] = {\n    0,")
     w("".join(" %d," % s for s, _, _ in classes) + "\n};\n\n")
     w("const uint16_t gci_class_pages[GCI_NUM_CLASSES] = {\n    0,")

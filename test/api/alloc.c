@@ -13,9 +13,8 @@
 #include <string.h>
 
 enum { KINDS = 4 };
-static const char *const kind_name[KINDS] = {"gc_alloc", "gc_alloc_atomic",
-                                             "gc_alloc_uncollectable",
-                                             "gc_calloc"};
+static const char *const kind_name[KINDS] = {
+    "gc_alloc", "gc_alloc_atomic", "gc_alloc_uncollectable", "gc_calloc"};
 
 static int error_reports;
 
@@ -28,10 +27,14 @@ static void on_error(const char *message)
 static void *alloc_kind(int kind, size_t size)
 {
     switch (kind) {
-    case 0: return gc_alloc(size);
-    case 1: return gc_alloc_atomic(size);
-    case 2: return gc_alloc_uncollectable(size);
-    default: return gc_calloc(1, size);
+    case 0:
+        return gc_alloc(size);
+    case 1:
+        return gc_alloc_atomic(size);
+    case 2:
+        return gc_alloc_uncollectable(size);
+    default:
+        return gc_calloc(1, size);
     }
 }
 
@@ -138,8 +141,8 @@ static size_t alloc_all(const char *round)
             if (size > 0) {
                 CHECKF(usable >= size, "%s round: gc_size(%s(%zu)) = %zu",
                        round, kind_name[kind], size, usable);
-                CHECKF(gc_base(p) == p, "%s round: gc_base(%s(%zu))",
-                       round, kind_name[kind], size);
+                CHECKF(gc_base(p) == p, "%s round: gc_base(%s(%zu))", round,
+                       kind_name[kind], size);
             }
             size_t nz = first_nonzero(p, usable > size ? usable : size);
             CHECKF(nz == (usable > size ? usable : size),
@@ -162,8 +165,8 @@ static void check_disjoint(size_t n, const char *round)
     for (size_t i = 0; i < n; i++) {
         size_t bad = verify(objs[i].p, objs[i].size, (uint64_t)i + 1);
         CHECKF(bad == objs[i].size,
-               "%s round: object %zu (%p, %zu bytes) overwritten at %zu",
-               round, i, (void *)objs[i].p, objs[i].size, bad);
+               "%s round: object %zu (%p, %zu bytes) overwritten at %zu", round,
+               i, (void *)objs[i].p, objs[i].size, bad);
     }
     static struct obj sorted[KINDS * MAX_SIZES];
     memcpy(sorted, objs, n * sizeof *sorted);
@@ -225,8 +228,8 @@ static void check_many_small(size_t size, int count)
         for (int i = 0; i < count; i++)
             bad += verify(v[i], gc_size(v[i]), (uint64_t)i * 7919 + size) !=
                    gc_size(v[i]);
-        CHECKF(bad == 0, "%d of %d objects of size %zu overwritten", bad,
-               count, size);
+        CHECKF(bad == 0, "%d of %d objects of size %zu overwritten", bad, count,
+               size);
         for (int i = 0; i < count; i++)
             gc_free(v[i]);
     }

@@ -32,8 +32,8 @@ static void check_overflow(size_t count, size_t size)
     errno = 0;
     void *p = gc_calloc(count, size);
     CHECKF(p == NULL, "gc_calloc(%zu, %zu) = %p, want NULL", count, size, p);
-    CHECKF(errno == ENOMEM, "gc_calloc(%zu, %zu): errno %d, want ENOMEM",
-           count, size, errno);
+    CHECKF(errno == ENOMEM, "gc_calloc(%zu, %zu): errno %d, want ENOMEM", count,
+           size, errno);
 }
 
 static void check_zeroed(size_t count, size_t size)
@@ -47,8 +47,8 @@ static void check_zeroed(size_t count, size_t size)
         CHECKF((uintptr_t)p % (n >= 16 ? 16 : 8) == 0,
                "gc_calloc(%zu, %zu) = %p misaligned", count, size, (void *)p);
         size_t usable = gc_size(p);
-        CHECKF(usable >= n, "gc_size(gc_calloc(%zu, %zu)) = %zu", count,
-               size, usable);
+        CHECKF(usable >= n, "gc_size(gc_calloc(%zu, %zu)) = %zu", count, size,
+               usable);
         if (usable < n)
             usable = n;
         size_t nz = first_nonzero(p, usable);
@@ -73,9 +73,9 @@ int main(void)
     check_overflow(((size_t)1 << 33) + 1, ((size_t)1 << 31));
 
     static const size_t cases[][2] = {
-        {1, 1},     {1, 8},      {3, 5},      {16, 1},    {1, 16},
-        {7, 24},    {100, 8},    {8, 100},    {1000, 33}, {33, 1000},
-        {4096, 8},  {1, 32768},  {2, 16385},  {1, 40000}, {1000, 1000},
+        {1, 1},      {1, 8},      {3, 5},      {16, 1},    {1, 16},
+        {7, 24},     {100, 8},    {8, 100},    {1000, 33}, {33, 1000},
+        {4096, 8},   {1, 32768},  {2, 16385},  {1, 40000}, {1000, 1000},
         {8, 262144}, {262144, 8}, {3, 700001},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)

@@ -23,28 +23,23 @@ static void on_error(const char *message)
 }
 
 static const size_t huge[] = {
-    SIZE_MAX,
-    SIZE_MAX - 1,
-    SIZE_MAX - 4095,
-    SIZE_MAX - 65535,
-    SIZE_MAX / 2 + 1,
-    SIZE_MAX / 2,
-    (size_t)1 << 62,
-    ((size_t)1 << 62) + 12345,
-    (size_t)1 << 56,
-    (size_t)1 << 50,
+    SIZE_MAX,         SIZE_MAX - 1,
+    SIZE_MAX - 4095,  SIZE_MAX - 65535,
+    SIZE_MAX / 2 + 1, SIZE_MAX / 2,
+    (size_t)1 << 62,  ((size_t)1 << 62) + 12345,
+    (size_t)1 << 56,  (size_t)1 << 50,
 };
 enum { NHUGE = sizeof huge / sizeof huge[0] };
 
-#define EXPECT_ENOMEM(call, size)                                          \
-    do {                                                                   \
-        errno = 0;                                                         \
-        void *p_ = (call);                                                 \
-        int e_ = errno;                                                    \
-        CHECKF(p_ == NULL, "%s with size %zu = %p, want NULL", #call,       \
-               (size_t)(size), p_);                                        \
-        CHECKF(e_ == ENOMEM, "%s with size %zu: errno %d, want ENOMEM",     \
-               #call, (size_t)(size), e_);                                 \
+#define EXPECT_ENOMEM(call, size)                                              \
+    do {                                                                       \
+        errno = 0;                                                             \
+        void *p_ = (call);                                                     \
+        int e_ = errno;                                                        \
+        CHECKF(p_ == NULL, "%s with size %zu = %p, want NULL", #call,          \
+               (size_t)(size), p_);                                            \
+        CHECKF(e_ == ENOMEM, "%s with size %zu: errno %d, want ENOMEM", #call, \
+               (size_t)(size), e_);                                            \
     } while (0)
 
 static void fill(unsigned char *p, size_t n, unsigned seed)

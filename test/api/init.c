@@ -23,14 +23,19 @@ static void *run(void *arg)
     int t = (int)(intptr_t)arg;
     pthread_barrier_wait(&start);
     switch (t % 4) {
-    case 0: gc_init(); break;
-    case 1: break; /* first call is gc_alloc */
+    case 0:
+        gc_init();
+        break;
+    case 1:
+        break; /* first call is gc_alloc */
     case 2: {
         gc_stats s;
         gc_get_stats(&s);
         break;
     }
-    default: (void)gc_version(); break;
+    default:
+        (void)gc_version();
+        break;
     }
     for (int i = 0; i < PER_THREAD; i++) {
         size_t size = 16 + (size_t)(i % 10) * 24;

@@ -77,11 +77,11 @@ static unsigned char *resize(unsigned char *p, size_t valid, size_t size,
     if (size > valid) {
         size_t nz = first_nonzero(q, valid, size);
         CHECKF(nz == size,
-               "%s: %zu -> %zu (%s): grown part not zero at offset %zu",
-               what, valid, size, q == p ? "in place" : "moved", nz);
+               "%s: %zu -> %zu (%s): grown part not zero at offset %zu", what,
+               valid, size, q == p ? "in place" : "moved", nz);
     }
-    CHECKF(gc_size(q) >= size, "%s: gc_size after realloc to %zu = %zu",
-           what, size, gc_size(q));
+    CHECKF(gc_size(q) >= size, "%s: gc_size after realloc to %zu = %zu", what,
+           size, gc_size(q));
     CHECKF(gc_base(q) == q, "%s: gc_base", what);
     if (size > 0)
         CHECKF(gc_base(q + size - 1) == q, "%s: gc_base of last byte", what);
@@ -139,8 +139,8 @@ static void check_shrink_grow(size_t big, size_t small, int atomic)
     REQUIRE(p != NULL);
     fill(p, 0, big, seed);
     char what[64];
-    snprintf(what, sizeof what, "%s %zu->%zu->%zu",
-             atomic ? "atomic" : "scan", big, small, big);
+    snprintf(what, sizeof what, "%s %zu->%zu->%zu", atomic ? "atomic" : "scan",
+             big, small, big);
     p = resize(p, big, small, seed, what);
     p = resize(p, small, big, seed, what);
     /* and once more, growing a little at a time */
@@ -160,16 +160,16 @@ int main(void)
     gc_set_error_handler(on_error);
     check_null();
 
-    static const size_t up_down[] = {24, 100, 40000, 1048576, 40, 8, 1, 33,
-                                     200000, 64, 5000};
+    static const size_t up_down[] = {24, 100, 40000,  1048576, 40,  8,
+                                     1,  33,  200000, 64,      5000};
     check_chain(up_down, sizeof up_down / sizeof up_down[0], 0, 1,
                 "small->large->small");
     check_chain(up_down, sizeof up_down / sizeof up_down[0], 1, 2,
                 "atomic small->large->small");
-    static const size_t steps[] = {1,  2,  3,  7,   8,   9,   15,  16,
-                                   17, 31, 32, 33,  47,  48,  49,  100,
-                                   500, 1000, 4096, 8192, 9000, 32768,
-                                   32769, 70000, 140000};
+    static const size_t steps[] = {1,     2,     3,     7,     8,    9,    15,
+                                   16,    17,    31,    32,    33,   47,   48,
+                                   49,    100,   500,   1000,  4096, 8192, 9000,
+                                   32768, 32769, 70000, 140000};
     check_chain(steps, sizeof steps / sizeof steps[0], 0, 3, "growing");
     check_chain(steps, sizeof steps / sizeof steps[0], 1, 4, "atomic growing");
 

@@ -68,8 +68,9 @@ static int exhaust_big(const char *round)
     int n = 0;
     for (;;) {
         if (n == CAP) {
-            CHECKF(0, "%s: %d MiB allocated under a %d MiB headroom, no "
-                      "ENOMEM: the limit is not honoured",
+            CHECKF(0,
+                   "%s: %d MiB allocated under a %d MiB headroom, no "
+                   "ENOMEM: the limit is not honoured",
                    round, CAP, HEADROOM_MIB);
             break;
         }
@@ -77,8 +78,8 @@ static int exhaust_big(const char *round)
         unsigned char *p = gc_alloc(MIB);
         int e = errno;
         if (!p) {
-            CHECKF(e == ENOMEM, "%s: NULL after %d MiB with errno %d", round,
-                   n, e);
+            CHECKF(e == ENOMEM, "%s: NULL after %d MiB with errno %d", round, n,
+                   e);
             break;
         }
         CHECKF(gc_base(p) == p, "%s: object %d not an object", round, n);
@@ -155,8 +156,9 @@ static void check_oom_handler(void)
         stamp(p, MIB, (uint64_t)n);
         big[n++] = p;
     }
-    CHECKF(p == sentinel, "gc_alloc at exhaustion returned %p, want the "
-                          "handler's %p (after %d MiB)",
+    CHECKF(p == sentinel,
+           "gc_alloc at exhaustion returned %p, want the "
+           "handler's %p (after %d MiB)",
            p, (void *)sentinel, n);
     CHECKF(oom_calls == 1, "handler called %d times, want 1", oom_calls);
     CHECKF(oom_size == MIB, "handler got size %zu, want %d", oom_size, MIB);
@@ -189,8 +191,8 @@ static void check_oom_handler(void)
         memset(s, 0x5A, 100);
         errno = 0;
         void *q = gc_realloc(s, (size_t)HEADROOM_MIB * 2 * MIB);
-        CHECKF(q == NULL && errno == ENOMEM, "failing realloc: %p, errno %d",
-               q, errno);
+        CHECKF(q == NULL && errno == ENOMEM, "failing realloc: %p, errno %d", q,
+               errno);
         int intact = gc_base(s) == s;
         for (int i = 0; i < 100 && intact; i++)
             intact = s[i] == 0x5A;
@@ -234,14 +236,14 @@ static int child(void)
            (size_t)rl.rlim_cur / MIB);
 
     int n1 = exhaust_big("first");
-    CHECKF(n1 >= HEADROOM_MIB / 4, "only %d MiB fit in %d MiB of headroom",
-           n1, HEADROOM_MIB);
+    CHECKF(n1 >= HEADROOM_MIB / 4, "only %d MiB fit in %d MiB of headroom", n1,
+           HEADROOM_MIB);
     exhaust_small();
     free_big(n1, "first");
 
     int n2 = exhaust_big("again");
-    CHECKF(n2 >= n1 * 3 / 4, "after freeing %d MiB only %d MiB fit again",
-           n1, n2);
+    CHECKF(n2 >= n1 * 3 / 4, "after freeing %d MiB only %d MiB fit again", n1,
+           n2);
     free_big(n2, "again");
 
     check_oom_handler();

@@ -21,18 +21,21 @@ static void on_error(const char *message)
 }
 
 static const size_t sizes[] = {
-    1,     7,     8,     9,     15,    16,     17,      24,      31,
-    32,    48,    100,   255,   256,   1000,   1024,    4095,    4096,
-    8191,  8192,  8193,  20000, 32767, 32768,  32769,   65536,   100000,
-    262144, 1048576, 1048577, 2097152 + 3};
+    1,     7,     8,      9,      15,      16,      17,         24,
+    31,    32,    48,     100,    255,     256,     1000,       1024,
+    4095,  4096,  8191,   8192,   8193,    20000,   32767,      32768,
+    32769, 65536, 100000, 262144, 1048576, 1048577, 2097152 + 3};
 enum { NSIZES = sizeof sizes / sizeof sizes[0], KINDS = 3 };
 
 static void *alloc_kind(int kind, size_t size)
 {
     switch (kind) {
-    case 0: return gc_alloc(size);
-    case 1: return gc_alloc_atomic(size);
-    default: return gc_alloc_uncollectable(size);
+    case 0:
+        return gc_alloc(size);
+    case 1:
+        return gc_alloc_atomic(size);
+    default:
+        return gc_alloc_uncollectable(size);
     }
 }
 
@@ -45,22 +48,22 @@ static void check_interior(unsigned char *p, size_t size, int kind)
     CHECKF(gc_base(p) == p, "kind %d size %zu: gc_base(p) != p", kind, size);
     if (usable < size)
         return;
-    size_t offs[] = {1, 7, 8, 15, 16, size / 3, size / 2, size - 1,
-                     usable - 1, usable / 2 + 1, 4096, 8192, 8193, 65536};
+    size_t offs[] = {1,        7,        8,        15,         16,
+                     size / 3, size / 2, size - 1, usable - 1, usable / 2 + 1,
+                     4096,     8192,     8193,     65536};
     for (size_t k = 0; k < sizeof offs / sizeof offs[0]; k++) {
         size_t off = offs[k];
         if (off >= usable)
             continue;
         CHECKF(gc_base(p + off) == p,
-               "kind %d size %zu: gc_base(p+%zu) = %p, p = %p", kind, size,
-               off, gc_base(p + off), (void *)p);
+               "kind %d size %zu: gc_base(p+%zu) = %p, p = %p", kind, size, off,
+               gc_base(p + off), (void *)p);
         CHECKF(gc_size(p + off) == usable,
-               "kind %d size %zu: gc_size(p+%zu) = %zu, gc_size(p) = %zu",
-               kind, size, off, gc_size(p + off), usable);
+               "kind %d size %zu: gc_size(p+%zu) = %zu, gc_size(p) = %zu", kind,
+               size, off, gc_size(p + off), usable);
     }
     /* one past the end and one before the start are not in this object */
-    CHECKF(gc_base(p + usable) != p, "kind %d size %zu: p+usable", kind,
-           size);
+    CHECKF(gc_base(p + usable) != p, "kind %d size %zu: p+usable", kind, size);
     CHECKF(gc_base(p - 1) != p, "kind %d size %zu: p-1", kind, size);
 }
 
@@ -70,11 +73,11 @@ static void check_freed(unsigned char *p, size_t usable, int kind)
     size_t offs[] = {0, 1, usable / 2, usable - 1};
     for (size_t k = 0; k < sizeof offs / sizeof offs[0]; k++) {
         CHECKF(gc_base(p + offs[k]) == NULL,
-               "kind %d: gc_base(freed(%zu)+%zu) = %p", kind, usable,
-               offs[k], gc_base(p + offs[k]));
+               "kind %d: gc_base(freed(%zu)+%zu) = %p", kind, usable, offs[k],
+               gc_base(p + offs[k]));
         CHECKF(gc_size(p + offs[k]) == 0,
-               "kind %d: gc_size(freed(%zu)+%zu) = %zu", kind, usable,
-               offs[k], gc_size(p + offs[k]));
+               "kind %d: gc_size(freed(%zu)+%zu) = %zu", kind, usable, offs[k],
+               gc_size(p + offs[k]));
     }
 }
 
@@ -151,8 +154,8 @@ static void check_small_atomic(void)
         int intact = 1;
         for (size_t k = 0; k < size; k++)
             intact &= v[i][k] == 0xA0 + i % 16;
-        CHECKF(intact, "atomic(%zu) #%d changed by freeing a neighbour",
-               size, i);
+        CHECKF(intact, "atomic(%zu) #%d changed by freeing a neighbour", size,
+               i);
     }
     for (int i = 1; i < N; i += 2)
         gc_free(v[i]);

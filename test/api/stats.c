@@ -24,9 +24,9 @@ static void on_error(const char *message)
 
 typedef unsigned long long ull;
 
-#define CHECK_DELTA(field, a, b, want)                                     \
-    CHECKF((b).field - (a).field == (uint64_t)(want),                      \
-           "%s: " #field " moved by %lld, want %lld", what,                \
+#define CHECK_DELTA(field, a, b, want)                                         \
+    CHECKF((b).field - (a).field == (uint64_t)(want),                          \
+           "%s: " #field " moved by %lld, want %lld", what,                    \
            (long long)((b).field - (a).field), (long long)(want))
 
 static void check_sane(const gc_stats *s, const char *what)
@@ -40,8 +40,8 @@ static void check_sane(const gc_stats *s, const char *what)
            "%s: mallocs %llu - frees %llu != heap_objects %llu", what,
            (ull)s->mallocs, (ull)s->frees, (ull)s->heap_objects);
     CHECKF(s->total_alloc >= s->heap_alloc,
-           "%s: total_alloc %llu < heap_alloc %llu", what,
-           (ull)s->total_alloc, (ull)s->heap_alloc);
+           "%s: total_alloc %llu < heap_alloc %llu", what, (ull)s->total_alloc,
+           (ull)s->heap_alloc);
 }
 
 enum { MAXOBJ = 256 };
@@ -58,11 +58,16 @@ static char string[4096];
 static void *alloc_kind(int kind, size_t size)
 {
     switch (kind) {
-    case 0: return gc_alloc(size);
-    case 1: return gc_alloc_atomic(size);
-    case 2: return gc_alloc_uncollectable(size);
-    case 3: return gc_calloc(1, size);
-    case 4: return gc_realloc(NULL, size);
+    case 0:
+        return gc_alloc(size);
+    case 1:
+        return gc_alloc_atomic(size);
+    case 2:
+        return gc_alloc_uncollectable(size);
+    case 3:
+        return gc_calloc(1, size);
+    case 4:
+        return gc_realloc(NULL, size);
     default: /* a string of size-1 chars: an object of size bytes */
         memset(string, 'x', sizeof string - 1);
         string[size - 1 < sizeof string - 1 ? size - 1 : sizeof string - 1] = 0;
@@ -129,8 +134,7 @@ static void free_and_check(int from, int to, int step, const char *what,
 
 static void check_realloc(void)
 {
-    static const size_t chain[] = {16, 40, 40, 1000, 32, 50000, 2000000, 64,
-                                   1};
+    static const size_t chain[] = {16, 40, 40, 1000, 32, 50000, 2000000, 64, 1};
     const char *what = "gc_realloc";
     void *p = gc_alloc(chain[0]);
     REQUIRE(p != NULL);
@@ -217,8 +221,7 @@ int main(void)
     enum { NTINY = sizeof tiny / sizeof tiny[0] };
     n = alloc_and_check(0, tiny, NTINY, 2, "objects under 16 bytes", 0);
     free_and_check(0, n, 1, "objects under 16 bytes", 0);
-    n = alloc_and_check(0, tiny, NTINY, 2, "objects under 16 bytes: bytes",
-                        1);
+    n = alloc_and_check(0, tiny, NTINY, 2, "objects under 16 bytes: bytes", 1);
     free_and_check(0, n, 1, "objects under 16 bytes: bytes", 1);
 
     check_realloc();
@@ -230,8 +233,8 @@ int main(void)
            "heap_objects %llu at the end, %llu at the start",
            (ull)end.heap_objects, (ull)s0.heap_objects);
     CHECKF(end.heap_alloc == s0.heap_alloc,
-           "heap_alloc %llu at the end, %llu at the start",
-           (ull)end.heap_alloc, (ull)s0.heap_alloc);
+           "heap_alloc %llu at the end, %llu at the start", (ull)end.heap_alloc,
+           (ull)s0.heap_alloc);
     check_sane(&end, "end");
 
     CHECKF(error_reports == 0, "%d error reports", error_reports);

@@ -29,8 +29,8 @@ static void check_copy(const char *s)
     CHECKF(strlen(d) == len, "copy of %zu chars has %zu", len, strlen(d));
     CHECKF(memcmp(d, s, len + 1) == 0, "copy of %zu chars differs", len);
     CHECKF(gc_base(d) == d, "gc_base(gc_strdup(%zu chars))", len);
-    CHECKF(gc_size(d) >= len + 1, "gc_size(gc_strdup(%zu chars)) = %zu",
-           len, gc_size(d));
+    CHECKF(gc_size(d) >= len + 1, "gc_size(gc_strdup(%zu chars)) = %zu", len,
+           gc_size(d));
     CHECKF((uintptr_t)d % (len + 1 >= 16 ? 16 : 8) == 0,
            "gc_strdup(%zu chars) misaligned", len);
     gc_free(d);

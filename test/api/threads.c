@@ -127,7 +127,8 @@ static void *churn(void *arg)
         uint64_t seed = mix(((uint64_t)t << 32) + (uint64_t)i);
         ring_size[slot] = churn_size(seed);
         ring_seed[slot] = seed;
-        ring[slot] = alloc_checked(ring_size[slot], (int)(seed >> 60) & 1, seed);
+        ring[slot] =
+            alloc_checked(ring_size[slot], (int)(seed >> 60) & 1, seed);
         if (i == CHURN_ITERS / 2) { /* free what main allocated for us */
             struct handed *h = &handed[(t + 1) % CHURN_THREADS];
             for (int k = 0; k < HANDED; k++)

@@ -98,8 +98,7 @@ int main(void)
         unsigned char *q = gc_realloc(u[i], nsize);
         REQUIRE(q != NULL);
         CHECKF(intact(q, usize[i], (unsigned)i),
-               "gc_realloc lost the contents of uncollectable(%zu)",
-               usize[i]);
+               "gc_realloc lost the contents of uncollectable(%zu)", usize[i]);
         CHECKF(is_zero(q + usize[i], nsize - usize[i]),
                "gc_realloc: grown part of uncollectable(%zu) not zero",
                usize[i]);
@@ -117,15 +116,14 @@ int main(void)
         else
             bad += !intact(u[i], usize[i], (unsigned)i);
     }
-    CHECKF(bad == 0, "%d uncollectable objects changed by freeing others",
-           bad);
+    CHECKF(bad == 0, "%d uncollectable objects changed by freeing others", bad);
 
     /* freed memory comes back zeroed */
     for (int i = 0; i < N; i += 2) {
         u[i] = gc_alloc_uncollectable(usize[i]);
         REQUIRE(u[i] != NULL);
-        CHECKF(is_zero(u[i], usize[i]),
-               "reused uncollectable(%zu) not zeroed", usize[i]);
+        CHECKF(is_zero(u[i], usize[i]), "reused uncollectable(%zu) not zeroed",
+               usize[i]);
     }
     for (int i = 0; i < N; i++)
         gc_free(u[i]);

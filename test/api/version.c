@@ -22,8 +22,8 @@ int main(void)
            "\"%s\": junk after the version number", v);
     CHECKF(major == GC_VERSION_MAJOR && minor == GC_VERSION_MINOR &&
                patch == GC_VERSION_PATCH,
-           "\"%s\" disagrees with GC_VERSION_* %d.%d.%d", v,
-           GC_VERSION_MAJOR, GC_VERSION_MINOR, GC_VERSION_PATCH);
+           "\"%s\" disagrees with GC_VERSION_* %d.%d.%d", v, GC_VERSION_MAJOR,
+           GC_VERSION_MINOR, GC_VERSION_PATCH);
 
     char copy[64];
     snprintf(copy, sizeof copy, "%s", v);

@@ -101,8 +101,7 @@ __attribute__((noinline)) static void verify_list(const struct lnode *head)
         if (gc_base(n) != n || n->id != want || n->chk != gct_word(want, 0) ||
             n->chk2 != gct_word(want, 1)) {
             fprintf(stderr, "list node %llu at %p: base %p id %llu\n",
-                    (gct_ull)want, (const void *)n, gc_base(n),
-                    (gct_ull)n->id);
+                    (gct_ull)want, (const void *)n, gc_base(n), (gct_ull)n->id);
             bad++;
             break;
         }
@@ -136,10 +135,12 @@ int main(void)
     gc_stats st;
     gc_get_stats(&st);
     uint64_t reachable = ((uint64_t)LIST_N + (1u << TREE_DEPTH) - 1) * 32;
-    CHECKF(st.heap_live >= reachable / 10 * 9, "heap_live %llu < 90%% of the %llu bytes reachable",
+    CHECKF(st.heap_live >= reachable / 10 * 9,
+           "heap_live %llu < 90%% of the %llu bytes reachable",
            (gct_ull)st.heap_live, (gct_ull)reachable);
-    printf("build %.2fs, churn+collect %.2fs, %llu cycles, heap_live %llu MiB\n",
-           t1 - t0, t2 - t1, (gct_ull)st.num_gc, (gct_ull)(st.heap_live >> 20));
+    printf(
+        "build %.2fs, churn+collect %.2fs, %llu cycles, heap_live %llu MiB\n",
+        t1 - t0, t2 - t1, (gct_ull)st.num_gc, (gct_ull)(st.heap_live >> 20));
     __asm__ volatile("" : : "r"(list), "r"(tree) : "memory");
     return check_done();
 }

@@ -30,7 +30,8 @@ static atomic_long dropped_total, cleared_total;
 static void on_alarm(int sig)
 {
     (void)sig;
-    static const char msg[] = "collect_concurrent: watchdog: deadlock? (20 s)\n";
+    static const char msg[] =
+        "collect_concurrent: watchdog: deadlock? (20 s)\n";
     if (write(2, msg, sizeof msg - 1) < 0) {
         /* nothing more to do */
     }
@@ -85,7 +86,9 @@ static void *collector(void *arg)
         gc_get_stats(&b);
         if (b.num_gc <= a.num_gc || b.num_forced_gc <= a.num_forced_gc) {
             atomic_fetch_add(&failures, 1);
-            fprintf(stderr, "thread %llu: gc_collect returned but num_gc %llu -> %llu, forced %llu -> %llu\n",
+            fprintf(stderr,
+                    "thread %llu: gc_collect returned but num_gc %llu -> %llu, "
+                    "forced %llu -> %llu\n",
                     (gct_ull)tid, (gct_ull)a.num_gc, (gct_ull)b.num_gc,
                     (gct_ull)a.num_forced_gc, (gct_ull)b.num_forced_gc);
         }
@@ -100,7 +103,8 @@ static void *collector(void *arg)
         long count = 0;
         uint64_t want = LIST - 1;
         for (struct node *n = list; n != NULL; n = n->next, want--, count++) {
-            if (gc_base(n) != n || n->id != want || n->chk != gct_word(tid, want)) {
+            if (gc_base(n) != n || n->id != want ||
+                n->chk != gct_word(tid, want)) {
                 atomic_fetch_add(&failures, 1);
                 fprintf(stderr, "thread %llu: list node %llu corrupted\n",
                         (gct_ull)tid, (gct_ull)want);
@@ -109,7 +113,8 @@ static void *collector(void *arg)
         }
         if (count != LIST) {
             atomic_fetch_add(&failures, 1);
-            fprintf(stderr, "thread %llu: list has %ld nodes\n", (gct_ull)tid, count);
+            fprintf(stderr, "thread %llu: list has %ld nodes\n", (gct_ull)tid,
+                    count);
         }
     }
     free(links);
@@ -126,15 +131,18 @@ int main(void)
     pthread_t t[THREADS];
     double t0 = gct_now();
     for (int i = 0; i < THREADS; i++) {
-        int rc = gc_pthread_create(&t[i], NULL, collector, (void *)(uintptr_t)(i + 1));
+        int rc = gc_pthread_create(&t[i], NULL, collector,
+                                   (void *)(uintptr_t)(i + 1));
         REQUIRE(rc == 0);
     }
     for (int i = 0; i < THREADS; i++)
         pthread_join(t[i], NULL);
     double t1 = gct_now();
     gc_get_stats(&b);
-    CHECKF(atomic_load(&failures) == 0, "%d failures in threads", atomic_load(&failures));
-    CHECKF(b.num_gc >= a.num_gc + CALLS, "num_gc grew by %llu for %d x %d calls",
+    CHECKF(atomic_load(&failures) == 0, "%d failures in threads",
+           atomic_load(&failures));
+    CHECKF(b.num_gc >= a.num_gc + CALLS,
+           "num_gc grew by %llu for %d x %d calls",
            (gct_ull)(b.num_gc - a.num_gc), THREADS, CALLS);
     CHECKF(b.num_forced_gc >= a.num_forced_gc + CALLS,
            "num_forced_gc grew by %llu for %d x %d calls",
@@ -142,11 +150,14 @@ int main(void)
     long d = atomic_load(&dropped_total), c = atomic_load(&cleared_total);
     CHECKF(d == (long)THREADS * CALLS * DROP, "dropped %ld", d);
     CHECKF(c * 4 >= d * 3,
-           "only %ld of %ld objects dropped before gc_collect() were reclaimed when it returned",
+           "only %ld of %ld objects dropped before gc_collect() were reclaimed "
+           "when it returned",
            c, d);
-    printf("%llu cycles (%llu forced) for %d calls in %.2fs; %ld/%ld dropped objects reclaimed\n",
-           (gct_ull)(b.num_gc - a.num_gc), (gct_ull)(b.num_forced_gc - a.num_forced_gc),
-           THREADS * CALLS, t1 - t0, c, d);
+    printf("%llu cycles (%llu forced) for %d calls in %.2fs; %ld/%ld dropped "
+           "objects reclaimed\n",
+           (gct_ull)(b.num_gc - a.num_gc),
+           (gct_ull)(b.num_forced_gc - a.num_forced_gc), THREADS * CALLS,
+           t1 - t0, c, d);
     alarm(0);
     return check_done();
 }

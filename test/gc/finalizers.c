@@ -31,14 +31,23 @@
 #include <stdatomic.h>
 
 enum {
-    DEMAND0 = 0, DEMAND_N = 500,
-    BASIC0 = 500, BASIC_N = 1000,
-    DATA0 = 1500, DATA_N = 100,
-    KEPT0 = 1600, KEPT_N = 100,
-    REMOVED0 = 1700, REMOVED_N = 500,
-    REPL0 = 2200, REPL_N = 500,
-    A0 = 2700, PAIRS = 200, B0 = 2900,
-    REVIVE0 = 3100, REVIVE_N = 100,
+    DEMAND0 = 0,
+    DEMAND_N = 500,
+    BASIC0 = 500,
+    BASIC_N = 1000,
+    DATA0 = 1500,
+    DATA_N = 100,
+    KEPT0 = 1600,
+    KEPT_N = 100,
+    REMOVED0 = 1700,
+    REMOVED_N = 500,
+    REPL0 = 2200,
+    REPL_N = 500,
+    A0 = 2700,
+    PAIRS = 200,
+    B0 = 2900,
+    REVIVE0 = 3100,
+    REVIVE_N = 100,
     N = 3200
 };
 
@@ -60,13 +69,13 @@ static int tags[N];
 static pthread_t main_thread;
 static atomic_int off_main; /* finalizers run off the main thread in phase 1 */
 
-void *kept[KEPT_N];           /* roots */
+void *kept[KEPT_N]; /* roots */
 void *_Atomic revived[REVIVE_N];
 
-#define FAIL(...)                                                          \
-    do {                                                                   \
-        if (atomic_fetch_add(&failures, 1) < 20)                           \
-            fprintf(stderr, __VA_ARGS__);                                  \
+#define FAIL(...)                                                              \
+    do {                                                                       \
+        if (atomic_fetch_add(&failures, 1) < 20)                               \
+            fprintf(stderr, __VA_ARGS__);                                      \
     } while (0)
 
 static int obj_ok(const struct fobj *o)
@@ -119,7 +128,8 @@ static void fin_data(void *obj, void *data)
         return;
     }
     if (gc_base(d) != d || gct_bad(d, 32, o->idx + 77) != 0)
-        FAIL("fin_data: data object of %llu freed or corrupted\n", (gct_ull)o->idx);
+        FAIL("fin_data: data object of %llu freed or corrupted\n",
+             (gct_ull)o->idx);
     atomic_fetch_add(&count[o->idx], 1);
 }
 
@@ -239,11 +249,13 @@ int main(void)
     gc_collect();
     gct_sleep_ms(50);
     CHECKF(ran(DEMAND0, DEMAND_N) == 0,
-           "on demand: %d finalizers ran before gc_run_finalizers", ran(DEMAND0, DEMAND_N));
+           "on demand: %d finalizers ran before gc_run_finalizers",
+           ran(DEMAND0, DEMAND_N));
     int n = gc_run_finalizers();
     int r = ran(DEMAND0, DEMAND_N);
     CHECKF(n == r, "gc_run_finalizers returned %d, but %d ran", n, r);
-    CHECKF(r * 10 >= DEMAND_N * 9, "on demand: only %d of %d finalized", r, DEMAND_N);
+    CHECKF(r * 10 >= DEMAND_N * 9, "on demand: only %d of %d finalized", r,
+           DEMAND_N);
     CHECK(atomic_load(&off_main) == 0); /* they ran on this thread */
     CHECK(gc_run_finalizers() == 0);
     CHECK(gc_set_finalize_on_demand(0) == 1);
@@ -260,10 +272,14 @@ int main(void)
     gct_collect_clean(2);
     gct_sleep_ms(100);
     CHECKF(b * 10 >= BASIC_N * 9, "only %d of %d finalized", b, BASIC_N);
-    CHECKF(d * 10 >= DATA_N * 9, "data objects: only %d of %d finalized", d, DATA_N);
-    CHECKF(rp * 10 >= REPL_N * 9, "replaced: only %d of %d finalized", rp, REPL_N);
-    CHECKF(twice(0, N) == 0, "%d objects finalized more than once", twice(0, N));
-    CHECKF(ran(KEPT0, KEPT_N) == 0, "%d reachable objects finalized", ran(KEPT0, KEPT_N));
+    CHECKF(d * 10 >= DATA_N * 9, "data objects: only %d of %d finalized", d,
+           DATA_N);
+    CHECKF(rp * 10 >= REPL_N * 9, "replaced: only %d of %d finalized", rp,
+           REPL_N);
+    CHECKF(twice(0, N) == 0, "%d objects finalized more than once",
+           twice(0, N));
+    CHECKF(ran(KEPT0, KEPT_N) == 0, "%d reachable objects finalized",
+           ran(KEPT0, KEPT_N));
     CHECKF(ran(REMOVED0, REMOVED_N) == 0, "%d removed finalizers ran",
            ran(REMOVED0, REMOVED_N));
     CHECKF(atomic_load(&wrong_calls) == 0, "%d replaced finalizers ran",
@@ -275,19 +291,22 @@ int main(void)
     /* 6. ordering */
     make_pairs();
     int pb = poll(B0, PAIRS, PAIRS * 95 / 100);
-    CHECKF(pb * 10 >= PAIRS * 9, "ordering: only %d of %d B objects finalized", pb, PAIRS);
+    CHECKF(pb * 10 >= PAIRS * 9, "ordering: only %d of %d B objects finalized",
+           pb, PAIRS);
     int misordered = 0;
     for (int i = 0; i < PAIRS; i++) {
         int ca = atomic_load(&count[A0 + i]), cb = atomic_load(&count[B0 + i]);
         if (cb > 0 && (ca == 0 || seqno[A0 + i] >= seqno[B0 + i]))
             misordered++;
     }
-    CHECKF(misordered == 0, "%d B objects finalized before (or without) their A", misordered);
+    CHECKF(misordered == 0,
+           "%d B objects finalized before (or without) their A", misordered);
 
     /* 7. revival */
     make(REVIVE0, REVIVE_N, fin_revive);
     int rv = poll(REVIVE0, REVIVE_N, REVIVE_N * 95 / 100);
-    CHECKF(rv * 10 >= REVIVE_N * 9, "revive: only %d of %d finalized", rv, REVIVE_N);
+    CHECKF(rv * 10 >= REVIVE_N * 9, "revive: only %d of %d finalized", rv,
+           REVIVE_N);
     gct_churn(32u << 20, 3, 2);
     int lost = 0, with = 0;
     for (int i = 0; i < REVIVE_N; i++) {
@@ -298,19 +317,22 @@ int main(void)
         if (!obj_ok(o) || o->idx != (uint64_t)(REVIVE0 + i))
             lost++;
     }
-    CHECKF(lost == 0, "%d of %d revived objects freed or corrupted", lost, with);
+    CHECKF(lost == 0, "%d of %d revived objects freed or corrupted", lost,
+           with);
     for (int i = 0; i < REVIVE_N; i++)
         atomic_store(&revived[i], NULL);
     gct_collect_clean(3);
     gct_sleep_ms(100);
     gc_collect();
     gct_sleep_ms(100);
-    CHECKF(twice(0, N) == 0, "%d objects finalized more than once (after revival)",
-           twice(0, N));
+    CHECKF(twice(0, N) == 0,
+           "%d objects finalized more than once (after revival)", twice(0, N));
 
     CHECKF(atomic_load(&failures) == 0, "%d failures inside finalizers",
            atomic_load(&failures));
-    printf("finalized: demand %d/%d basic %d/%d data %d/%d replaced %d/%d pairs %d/%d revived %d/%d\n",
-           r, DEMAND_N, b, BASIC_N, d, DATA_N, rp, REPL_N, pb, PAIRS, rv, REVIVE_N);
+    printf("finalized: demand %d/%d basic %d/%d data %d/%d replaced %d/%d "
+           "pairs %d/%d revived %d/%d\n",
+           r, DEMAND_N, b, BASIC_N, d, DATA_N, rp, REPL_N, pb, PAIRS, rv,
+           REVIVE_N);
     return check_done();
 }

@@ -27,7 +27,7 @@ struct node {
     uint64_t pay[4];
 };
 
-struct node *glist;   /* roots in .bss */
+struct node *glist; /* roots in .bss */
 uint64_t *gbig[NBIG];
 
 static atomic_int stop;
@@ -57,9 +57,11 @@ __attribute__((noinline)) static int verify(const char *who)
     int bad = 0;
     long count = 0;
     uint64_t want = LIST - 1;
-    for (struct node *n = glist; n != NULL && count <= LIST; n = n->next, want--, count++) {
+    for (struct node *n = glist; n != NULL && count <= LIST;
+         n = n->next, want--, count++) {
         if (gc_base(n) != n || n->id != want || gct_bad(n->pay, 4, want) != 0) {
-            fprintf(stderr, "%s: list node %llu corrupted\n", who, (gct_ull)want);
+            fprintf(stderr, "%s: list node %llu corrupted\n", who,
+                    (gct_ull)want);
             bad++;
             break;
         }
@@ -143,8 +145,8 @@ int main(void)
         int status = 0;
         pid_t w = waitpid(pid, &status, 0);
         REQUIRE(w == pid);
-        CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-               "child %d: %s %d", r, WIFEXITED(status) ? "exit status" : "killed by signal",
+        CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d: %s %d",
+               r, WIFEXITED(status) ? "exit status" : "killed by signal",
                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
     }
     atomic_store(&stop, 1);

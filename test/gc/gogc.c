@@ -46,7 +46,8 @@ __attribute__((noinline)) static struct lobj *build_live(void)
     return head;
 }
 
-__attribute__((noinline)) static void verify_live(const struct lobj *head, const char *when)
+__attribute__((noinline)) static void verify_live(const struct lobj *head,
+                                                  const char *when)
 {
     uint64_t want = NLIVE - 1, count = 0, bad = 0;
     for (const struct lobj *o = head; o != NULL && count <= NLIVE;
@@ -57,8 +58,9 @@ __attribute__((noinline)) static void verify_live(const struct lobj *head, const
             break;
         }
     }
-    CHECKF(bad == 0 && count == NLIVE, "%s: live set: %llu objects walked, %llu bad",
-           when, (gct_ull)count, (gct_ull)bad);
+    CHECKF(bad == 0 && count == NLIVE,
+           "%s: live set: %llu objects walked, %llu bad", when, (gct_ull)count,
+           (gct_ull)bad);
 }
 
 /* Allocates `total` bytes of garbage; returns the peak heap_alloc sampled
@@ -100,8 +102,9 @@ int main(void)
         int p = percents[k];
         int prev = gc_set_percent(p);
         if (prev_expected != -2)
-            CHECKF(prev == prev_expected, "gc_set_percent(%d) returned %d, want %d",
-                   p, prev, prev_expected);
+            CHECKF(prev == prev_expected,
+                   "gc_set_percent(%d) returned %d, want %d", p, prev,
+                   prev_expected);
         prev_expected = p;
         gc_collect();
         gc_stats a, b;
@@ -111,20 +114,27 @@ int main(void)
         uint64_t peak = garbage(GARBAGE, 1000u + (uint64_t)p);
         double t1 = gct_now();
         gc_get_stats(&b);
-        double bound = (double)live_bytes * (1.0 + p / 100.0) * 1.25 + (8 << 20);
+        double bound =
+            (double)live_bytes * (1.0 + p / 100.0) * 1.25 + (8 << 20);
         CHECKF((double)peak <= bound,
-               "percent %d: peak heap_alloc %llu MiB > bound %.0f MiB (live %llu MiB, heap_live %llu MiB, heap_goal %llu MiB)",
-               p, (gct_ull)(peak >> 20), bound / (1 << 20), (gct_ull)(live_bytes >> 20),
-               (gct_ull)(b.heap_live >> 20), (gct_ull)(b.heap_goal >> 20));
+               "percent %d: peak heap_alloc %llu MiB > bound %.0f MiB (live "
+               "%llu MiB, heap_live %llu MiB, heap_goal %llu MiB)",
+               p, (gct_ull)(peak >> 20), bound / (1 << 20),
+               (gct_ull)(live_bytes >> 20), (gct_ull)(b.heap_live >> 20),
+               (gct_ull)(b.heap_goal >> 20));
         uint64_t cycles = b.num_gc - a.num_gc;
         /* the garbage is ~GARBAGE / (live * p/100) heap growths */
-        uint64_t expect = GARBAGE / (live_bytes * (uint64_t)p / 100 + (8 << 20));
+        uint64_t expect =
+            GARBAGE / (live_bytes * (uint64_t)p / 100 + (8 << 20));
         CHECKF(cycles >= 2 && cycles * 2 >= expect,
-               "percent %d: %llu cycles for %zu MiB of garbage (expected about %llu)",
+               "percent %d: %llu cycles for %zu MiB of garbage (expected about "
+               "%llu)",
                p, (gct_ull)cycles, GARBAGE >> 20, (gct_ull)expect);
         CHECK(b.num_forced_gc == a.num_forced_gc);
-        printf("percent %3d: %llu cycles, peak heap_alloc %llu MiB (bound %.0f), %.2fs\n",
-               p, (gct_ull)cycles, (gct_ull)(peak >> 20), bound / (1 << 20), t1 - t0);
+        printf("percent %3d: %llu cycles, peak heap_alloc %llu MiB (bound "
+               "%.0f), %.2fs\n",
+               p, (gct_ull)cycles, (gct_ull)(peak >> 20), bound / (1 << 20),
+               t1 - t0);
         verify_live(live, "after garbage");
     }
 
@@ -138,9 +148,11 @@ int main(void)
     gc_get_stats(&b);
     CHECKF(b.num_gc == a.num_gc, "percent -1: %llu cycles ran",
            (gct_ull)(b.num_gc - a.num_gc));
-    CHECKF(b.heap_alloc >= a.heap_alloc + OFF_GARBAGE / 20 * 19,
-           "percent -1: heap_alloc grew only by %lld MiB over %zu MiB of garbage",
-           ((long long)b.heap_alloc - (long long)a.heap_alloc) >> 20, OFF_GARBAGE >> 20);
+    CHECKF(
+        b.heap_alloc >= a.heap_alloc + OFF_GARBAGE / 20 * 19,
+        "percent -1: heap_alloc grew only by %lld MiB over %zu MiB of garbage",
+        ((long long)b.heap_alloc - (long long)a.heap_alloc) >> 20,
+        OFF_GARBAGE >> 20);
     gc_collect();
     gc_get_stats(&c);
     CHECKF(c.num_gc == b.num_gc + 1, "gc_collect with percent -1: num_gc +%llu",

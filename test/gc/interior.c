@@ -19,11 +19,11 @@
 
 enum { NSIZE = 15, KINDS = 3, N = NSIZE * KINDS * 4, NCHAIN = 2000 };
 
-static const size_t sizes[NSIZE] = {16,   24,    48,    80,    128,
-                                    512,  1008,  2048,  4096,  8192,
+static const size_t sizes[NSIZE] = {16,    24,    48,    80,     128,
+                                    512,   1008,  2048,  4096,   8192,
                                     20000, 32768, 40000, 300000, 1 << 20};
 
-char *interior[N];        /* the only references: a root */
+char *interior[N];          /* the only references: a root */
 static uintptr_t hidden[N]; /* the object starts, disguised */
 #define HIDE(p) ((uintptr_t)(p) ^ 0xA5A5A5A5A5A5A5A5ull)
 #define UNHIDE(u) ((char *)((u) ^ 0xA5A5A5A5A5A5A5A5ull))
@@ -34,9 +34,12 @@ static size_t offset_for(int i, char *p)
 {
     size_t size = size_of(i);
     switch (i % KINDS) {
-    case 0: return size / 2 + 3;            /* the middle, unaligned */
-    case 1: return size - 1;                /* the last requested byte */
-    default: return gc_size(p) - 1;         /* the last usable byte */
+    case 0:
+        return size / 2 + 3; /* the middle, unaligned */
+    case 1:
+        return size - 1; /* the last requested byte */
+    default:
+        return gc_size(p) - 1; /* the last usable byte */
     }
 }
 
@@ -76,7 +79,8 @@ __attribute__((noinline)) static void verify(void)
         char *p = UNHIDE(hidden[i]);
         size_t size = size_of(i);
         if (gc_base(interior[i]) != p) {
-            fprintf(stderr, "object %d (size %zu, offset %td): gc_base %p, want %p\n",
+            fprintf(stderr,
+                    "object %d (size %zu, offset %td): gc_base %p, want %p\n",
                     i, size, interior[i] - p, gc_base(interior[i]), (void *)p);
             lost++;
             continue;
@@ -102,8 +106,8 @@ __attribute__((noinline)) static void verify(void)
         m = l->next_mid;
     }
     CHECKF(chain_bad == 0, "interior-linked chain: %d bad nodes", chain_bad);
-    CHECKF(count == NCHAIN, "interior-linked chain: %d nodes, want %d",
-           count, NCHAIN);
+    CHECKF(count == NCHAIN, "interior-linked chain: %d nodes, want %d", count,
+           NCHAIN);
 }
 
 int main(void)

@@ -87,7 +87,8 @@ __attribute__((noinline)) static int check_kept(int n)
 {
     int bad = 0;
     for (int i = 0; i < n; i++)
-        bad += gc_base(kept[i]) != kept[i] || kept[i][0] != ((uint64_t)i ^ 0xC0FFEE) ||
+        bad += gc_base(kept[i]) != kept[i] ||
+               kept[i][0] != ((uint64_t)i ^ 0xC0FFEE) ||
                kept[i][MIB / 8 - 1] != (uint64_t)i * 3;
     return bad;
 }
@@ -122,7 +123,8 @@ static int child(void)
     CHECKF(check_kept(n) == 0, "kept objects corrupted near the limit");
     drop();
     int n2 = fill(&err);
-    CHECKF(n2 * 10 >= n * 9, "after drop and collect: %d MiB, first time %d", n2, n);
+    CHECKF(n2 * 10 >= n * 9, "after drop and collect: %d MiB, first time %d",
+           n2, n);
     CHECKF(err == ENOMEM, "second fill: errno %d, want ENOMEM", err);
     CHECKF(check_kept(n2) == 0, "kept objects corrupted (second fill)");
 
@@ -133,14 +135,17 @@ static int child(void)
     int n3 = fill(&err);
     CHECKF(n3 * 10 >= n * 9, "third fill: %d MiB, first time %d", n3, n);
     CHECKF(calls >= 1, "OOM handler called %d times", calls);
-    CHECKF(last_size == MIB, "OOM handler got size %zu, want %zu", last_size, MIB);
-    CHECKF(err == ENOMEM, "with a handler returning NULL: errno %d, want ENOMEM", err);
+    CHECKF(last_size == MIB, "OOM handler got size %zu, want %zu", last_size,
+           MIB);
+    CHECKF(err == ENOMEM,
+           "with a handler returning NULL: errno %d, want ENOMEM", err);
 
     /* 3: still full */
     gc_set_oom_handler(oom_sentinel);
     calls = 0;
     void *p = gc_alloc(MIB);
-    CHECKF(p == sentinel, "handler's value not returned: %p, want %p", p, (void *)sentinel);
+    CHECKF(p == sentinel, "handler's value not returned: %p, want %p", p,
+           (void *)sentinel);
     CHECK(calls == 1);
     gc_set_oom_handler(oom_null);
 

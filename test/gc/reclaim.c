@@ -17,7 +17,8 @@
 
 enum { RING = 2560 }; /* 2560 objects of ~4 KiB average: ~10 MiB */
 
-#define TOTAL (GCT_TSAN ? (size_t)128 << 20 : (size_t)(GCT_SANITIZER ? 1 : 2) << 30)
+#define TOTAL                                                                  \
+    (GCT_TSAN ? (size_t)128 << 20 : (size_t)(GCT_SANITIZER ? 1 : 2) << 30)
 #define HEAP_SYS_MAX ((uint64_t)256 << 20)
 #define RSS_MAX ((uint64_t)300 << 20)
 
@@ -35,7 +36,8 @@ static size_t member_size(uint64_t *s)
 static struct member *new_member(uint64_t id, uint64_t *s)
 {
     size_t size = member_size(s);
-    struct member *m = (gct_rand(s) & 1) ? gc_alloc(size) : gc_alloc_atomic(size);
+    struct member *m =
+        (gct_rand(s) & 1) ? gc_alloc(size) : gc_alloc_atomic(size);
     REQUIRE(m != NULL);
     m->id = id;
     m->size = size;
@@ -79,7 +81,8 @@ int main(void)
         if ((gct_rand(&s) & 15) == 0) {
             /* replace one ring member, verifying the one dropped */
             if (!member_ok(ring[slot], ids[slot]) && bad++ < 5)
-                fprintf(stderr, "ring slot %zu (id %llu) corrupted after %zu MiB\n",
+                fprintf(stderr,
+                        "ring slot %zu (id %llu) corrupted after %zu MiB\n",
                         slot, (gct_ull)ids[slot], done >> 20);
             ids[slot] = next_id++;
             ring[slot] = new_member(ids[slot], &s);
@@ -115,12 +118,14 @@ int main(void)
     CHECK(gc_base(ring) == ring && gc_base(ids) == ids);
 
     gc_get_stats(&st);
-    CHECKF(st.num_gc > st0.num_gc + TOTAL / (64u << 20), "only %llu automatic cycles for %zu MiB",
+    CHECKF(st.num_gc > st0.num_gc + TOTAL / (64u << 20),
+           "only %llu automatic cycles for %zu MiB",
            (gct_ull)(st.num_gc - st0.num_gc), TOTAL >> 20);
     CHECK(st.num_forced_gc == st0.num_forced_gc);
     CHECKF(st.frees > st0.frees + TOTAL / 16384, "only %llu objects freed",
            (gct_ull)(st.frees - st0.frees));
-    printf("%zu MiB in %.2fs: %llu cycles, max heap_sys %llu MiB, max RSS %llu MiB\n",
+    printf("%zu MiB in %.2fs: %llu cycles, max heap_sys %llu MiB, max RSS %llu "
+           "MiB\n",
            TOTAL >> 20, t1 - t0, (gct_ull)(st.num_gc - st0.num_gc),
            (gct_ull)(max_sys >> 20), (gct_ull)(max_rss >> 20));
     __asm__ volatile("" : : "r"(ring), "r"(ids) : "memory");

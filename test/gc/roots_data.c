@@ -15,12 +15,17 @@
 
 #include <stdlib.h>
 
-enum { NDATA = 100, NBSS = 100, NSTATIC = 50, NCHAIN = 200,
-       NALL = NDATA + NBSS + NSTATIC };
+enum {
+    NDATA = 100,
+    NBSS = 100,
+    NSTATIC = 50,
+    NCHAIN = 200,
+    NALL = NDATA + NBSS + NSTATIC
+};
 
-void *gdata[NDATA] = {(void *)1};  /* .data */
-void *gbss[NBSS];                  /* .bss */
-void *gchain = (void *)2;          /* .data: head of a linked chain */
+void *gdata[NDATA] = {(void *)1}; /* .data */
+void *gbss[NBSS];                 /* .bss */
+void *gchain = (void *)2;         /* .data: head of a linked chain */
 
 /* A static inside a function (in .bss). */
 static void **fstatic(void)
@@ -55,7 +60,8 @@ struct node {
 __attribute__((noinline)) static void create(void)
 {
     for (int i = 0; i < NALL; i++) {
-        void *p = (i & 1) ? gc_alloc_atomic(obj_size(i)) : gc_alloc(obj_size(i));
+        void *p =
+            (i & 1) ? gc_alloc_atomic(obj_size(i)) : gc_alloc(obj_size(i));
         REQUIRE(p != NULL);
         gct_fill(p, obj_size(i) / 8, (uint64_t)i + 1);
         *slot(i) = p;
@@ -118,13 +124,11 @@ int main(void)
     drop();
     gct_collect_clean(3);
     size_t c = gct_cleared(links, NALL);
-    CHECKF(c * 10 >= (size_t)NALL * 9, "%zu of %d weak links cleared", c,
-           NALL);
+    CHECKF(c * 10 >= (size_t)NALL * 9, "%zu of %d weak links cleared", c, NALL);
     size_t cc = gct_cleared(chain_links, NCHAIN);
-    CHECKF(cc * 10 >= (size_t)NCHAIN * 9, "%zu of %d chain links cleared",
-           cc, NCHAIN);
-    printf("cleared %zu/%d objects, %zu/%d chain nodes\n", c, NALL, cc,
+    CHECKF(cc * 10 >= (size_t)NCHAIN * 9, "%zu of %d chain links cleared", cc,
            NCHAIN);
+    printf("cleared %zu/%d objects, %zu/%d chain nodes\n", c, NALL, cc, NCHAIN);
     free(links);
     free(chain_links);
     return check_done();

@@ -22,9 +22,13 @@ enum { N = 1000 };
 static void **block_a, **block_b, **block_m, **block_u; /* roots / not */
 static void **links_a, **links_b, **links_m, **links_u;
 
-static size_t obj_size(int i) { return 16 + (size_t)(i % 13) * 24 + (i % 97 == 0 ? 40000 : 0); }
+static size_t obj_size(int i)
+{
+    return 16 + (size_t)(i % 13) * 24 + (i % 97 == 0 ? 40000 : 0);
+}
 
-__attribute__((noinline)) static void fill_block(void **block, void **links, uint64_t base)
+__attribute__((noinline)) static void fill_block(void **block, void **links,
+                                                 uint64_t base)
 {
     for (int i = 0; i < N; i++) {
         void *p = gc_alloc(obj_size(i));
@@ -35,7 +39,8 @@ __attribute__((noinline)) static void fill_block(void **block, void **links, uin
     }
 }
 
-__attribute__((noinline)) static void verify_block(void **block, void **links, uint64_t base, const char *name)
+__attribute__((noinline)) static void
+verify_block(void **block, void **links, uint64_t base, const char *name)
 {
     int bad_objs = 0, bad_base = 0, bad_links = 0;
     for (int i = 0; i < N; i++) {
@@ -93,8 +98,10 @@ int main(void)
     gct_churn(32u << 20, 2, 2);
     size_t ca = gct_cleared(links_a, N);
     CHECKF(ca * 10 >= N * 9, "removed block A: %zu of %d reclaimed", ca, N);
-    verify_block(block_b, links_b, 2000, "registered malloc block B (after removing A)");
-    verify_block(block_m, links_m, 3000, "registered mmap block (after removing A)");
+    verify_block(block_b, links_b, 2000,
+                 "registered malloc block B (after removing A)");
+    verify_block(block_m, links_m, 3000,
+                 "registered mmap block (after removing A)");
     printf("reclaimed: unregistered %zu/%d, removed %zu/%d\n", cu, N, ca, N);
 
     gc_remove_roots(block_b, block_b + N);
@@ -105,7 +112,12 @@ int main(void)
     CHECKF(cm * 10 >= N * 9, "removed mmap block: %zu of %d reclaimed", cm, N);
 
     munmap(block_m, N * sizeof(void *));
-    free(block_a); free(block_b); free(block_u);
-    free(links_a); free(links_b); free(links_m); free(links_u);
+    free(block_a);
+    free(block_b);
+    free(block_u);
+    free(links_a);
+    free(links_b);
+    free(links_m);
+    free(links_u);
     return check_done();
 }

@@ -20,11 +20,15 @@ enum { DEPTH = 600, PER = 4 };
 static size_t size_for(int level, int k)
 {
     switch (k) {
-    case 0: return 16 + (size_t)(level % 7) * 8;          /* tiny */
-    case 1: return 256 + (size_t)(level * 40 % 2048);     /* small */
-    case 2: return 4096 + (size_t)(level * 136 % 24576);  /* medium */
-    default: return level % 50 == 0 ? 200000 + (size_t)level * 8 /* large */
-                                    : 512;
+    case 0:
+        return 16 + (size_t)(level % 7) * 8; /* tiny */
+    case 1:
+        return 256 + (size_t)(level * 40 % 2048); /* small */
+    case 2:
+        return 4096 + (size_t)(level * 136 % 24576); /* medium */
+    default:
+        return level % 50 == 0 ? 200000 + (size_t)level * 8 /* large */
+                               : 512;
     }
 }
 
@@ -40,11 +44,11 @@ static void verify(void *p, int level, int k)
     size_t size = size_for(level, k);
     CHECKF(gc_base(p) == p, "level %d obj %d: gc_base %p != %p", level, k,
            gc_base(p), p);
-    CHECKF(gc_size(p) >= size, "level %d obj %d: gc_size %zu < %zu", level,
-           k, gc_size(p), size);
+    CHECKF(gc_size(p) >= size, "level %d obj %d: gc_size %zu < %zu", level, k,
+           gc_size(p), size);
     size_t bad = gct_bad(p, size / 8, seed_for(level, k));
-    CHECKF(bad == 0, "level %d obj %d (size %zu): %zu corrupted words",
-           level, k, size, bad);
+    CHECKF(bad == 0, "level %d obj %d (size %zu): %zu corrupted words", level,
+           k, size, bad);
 }
 
 /* Round 1: the pointers live in an array local to each frame. */

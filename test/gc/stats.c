@@ -41,10 +41,11 @@ __attribute__((noinline)) static void drop_live(void)
 static void check_cycle(const gc_stats *s, const char *what)
 {
     CHECKF(s->heap_live > 0, "%s: heap_live 0", what);
-    CHECKF(s->heap_live <= s->heap_alloc, "%s: heap_live %llu > heap_alloc %llu", what,
-           (gct_ull)s->heap_live, (gct_ull)s->heap_alloc);
-    CHECKF(s->heap_goal >= s->heap_live, "%s: heap_goal %llu < heap_live %llu", what,
-           (gct_ull)s->heap_goal, (gct_ull)s->heap_live);
+    CHECKF(s->heap_live <= s->heap_alloc,
+           "%s: heap_live %llu > heap_alloc %llu", what, (gct_ull)s->heap_live,
+           (gct_ull)s->heap_alloc);
+    CHECKF(s->heap_goal >= s->heap_live, "%s: heap_goal %llu < heap_live %llu",
+           what, (gct_ull)s->heap_goal, (gct_ull)s->heap_live);
     if (s->percent >= 0) {
         double want = (double)s->heap_live * (1.0 + s->percent / 100.0) * 0.95;
         CHECKF((double)s->heap_goal >= want,
@@ -52,18 +53,22 @@ static void check_cycle(const gc_stats *s, const char *what)
                (gct_ull)s->heap_goal, (gct_ull)s->heap_live, s->percent);
     }
     CHECKF(s->last_pause_ns > 0, "%s: last_pause_ns 0", what);
-    CHECKF(s->pause_max_ns >= s->last_pause_ns, "%s: pause_max_ns %llu < last_pause_ns %llu",
-           what, (gct_ull)s->pause_max_ns, (gct_ull)s->last_pause_ns);
-    CHECKF(s->pause_total_ns >= s->pause_max_ns, "%s: pause_total_ns %llu < pause_max_ns %llu",
-           what, (gct_ull)s->pause_total_ns, (gct_ull)s->pause_max_ns);
+    CHECKF(s->pause_max_ns >= s->last_pause_ns,
+           "%s: pause_max_ns %llu < last_pause_ns %llu", what,
+           (gct_ull)s->pause_max_ns, (gct_ull)s->last_pause_ns);
+    CHECKF(s->pause_total_ns >= s->pause_max_ns,
+           "%s: pause_total_ns %llu < pause_max_ns %llu", what,
+           (gct_ull)s->pause_total_ns, (gct_ull)s->pause_max_ns);
     CHECKF(s->gc_cpu_fraction >= 0.0 && s->gc_cpu_fraction <= 1.0,
            "%s: gc_cpu_fraction %f", what, s->gc_cpu_fraction);
     CHECKF(s->heap_sys >= s->heap_alloc, "%s: heap_sys < heap_alloc", what);
-    CHECKF(s->heap_released <= s->heap_sys, "%s: heap_released > heap_sys", what);
+    CHECKF(s->heap_released <= s->heap_sys, "%s: heap_released > heap_sys",
+           what);
     CHECKF(s->mallocs - s->frees == s->heap_objects,
            "%s: mallocs %llu - frees %llu != heap_objects %llu", what,
            (gct_ull)s->mallocs, (gct_ull)s->frees, (gct_ull)s->heap_objects);
-    CHECKF(s->total_alloc >= s->heap_alloc, "%s: total_alloc < heap_alloc", what);
+    CHECKF(s->total_alloc >= s->heap_alloc, "%s: total_alloc < heap_alloc",
+           what);
 }
 
 int main(void)
@@ -85,13 +90,15 @@ int main(void)
     CHECK(s1.num_forced_gc >= 1);
     CHECKF(s1.num_gc == s0.num_gc + 1, "num_gc %llu -> %llu for one gc_collect",
            (gct_ull)s0.num_gc, (gct_ull)s1.num_gc);
-    CHECKF(s1.num_forced_gc == s0.num_forced_gc + 1, "num_forced_gc %llu -> %llu",
-           (gct_ull)s0.num_forced_gc, (gct_ull)s1.num_forced_gc);
+    CHECKF(s1.num_forced_gc == s0.num_forced_gc + 1,
+           "num_forced_gc %llu -> %llu", (gct_ull)s0.num_forced_gc,
+           (gct_ull)s1.num_forced_gc);
     int period_env = getenv("GCHEAP_FORCE_PERIOD") != NULL;
     CHECK(period_env || s1.num_periodic_gc == 0);
     check_cycle(&s1, "after gc_collect");
     CHECKF(s1.heap_live >= (uint64_t)NLIVE * LSIZE,
-           "heap_live %llu < the %d bytes reachable", (gct_ull)s1.heap_live, NLIVE * LSIZE);
+           "heap_live %llu < the %d bytes reachable", (gct_ull)s1.heap_live,
+           NLIVE * LSIZE);
     CHECKF(s1.heap_live <= (uint64_t)NLIVE * LSIZE + (4u << 20),
            "heap_live %llu: much more than the %d bytes reachable",
            (gct_ull)s1.heap_live, NLIVE * LSIZE);
@@ -102,7 +109,8 @@ int main(void)
     gc_get_stats(&s2);
     check_cycle(&s2, "second gc_collect");
     CHECK(s2.num_gc == s1.num_gc + 1);
-    CHECKF(s2.pause_total_ns > s1.pause_total_ns, "pause_total_ns did not grow: %llu -> %llu",
+    CHECKF(s2.pause_total_ns > s1.pause_total_ns,
+           "pause_total_ns did not grow: %llu -> %llu",
            (gct_ull)s1.pause_total_ns, (gct_ull)s2.pause_total_ns);
     CHECK(s2.pause_max_ns >= s1.pause_max_ns);
 
@@ -119,20 +127,23 @@ int main(void)
     check_cycle(&s4, "after dropping the live set");
     uint64_t dropped = (uint64_t)NLIVE * LSIZE;
     CHECKF(s4.heap_live + dropped * 9 / 10 <= s3.heap_live,
-           "heap_live %llu -> %llu after dropping %llu bytes", (gct_ull)s3.heap_live,
-           (gct_ull)s4.heap_live, (gct_ull)dropped);
+           "heap_live %llu -> %llu after dropping %llu bytes",
+           (gct_ull)s3.heap_live, (gct_ull)s4.heap_live, (gct_ull)dropped);
     CHECKF(s4.heap_alloc + dropped * 9 / 10 <= s3.heap_alloc,
-           "heap_alloc %llu -> %llu after dropping %llu bytes", (gct_ull)s3.heap_alloc,
-           (gct_ull)s4.heap_alloc, (gct_ull)dropped);
+           "heap_alloc %llu -> %llu after dropping %llu bytes",
+           (gct_ull)s3.heap_alloc, (gct_ull)s4.heap_alloc, (gct_ull)dropped);
     CHECKF(s4.frees >= s3.frees + NLIVE * 9 / 10, "frees %llu -> %llu",
            (gct_ull)s3.frees, (gct_ull)s4.frees);
-    CHECKF(s4.heap_objects + NLIVE * 9 / 10 <= s3.heap_objects, "heap_objects %llu -> %llu",
-           (gct_ull)s3.heap_objects, (gct_ull)s4.heap_objects);
+    CHECKF(s4.heap_objects + NLIVE * 9 / 10 <= s3.heap_objects,
+           "heap_objects %llu -> %llu", (gct_ull)s3.heap_objects,
+           (gct_ull)s4.heap_objects);
     CHECK(s4.mallocs == s3.mallocs && s4.total_alloc == s3.total_alloc);
     CHECK(period_env || s4.num_periodic_gc == 0);
-    printf("live %llu MiB goal %llu MiB, pauses: last %llu us max %llu us total %llu us\n",
+    printf("live %llu MiB goal %llu MiB, pauses: last %llu us max %llu us "
+           "total %llu us\n",
            (gct_ull)(s1.heap_live >> 20), (gct_ull)(s1.heap_goal >> 20),
-           (gct_ull)(s2.last_pause_ns / 1000), (gct_ull)(s2.pause_max_ns / 1000),
+           (gct_ull)(s2.last_pause_ns / 1000),
+           (gct_ull)(s2.pause_max_ns / 1000),
            (gct_ull)(s2.pause_total_ns / 1000));
     return check_done();
 }

@@ -30,18 +30,24 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-enum { WORKERS = 4, ROUNDS = GCT_TSAN ? 30 : 150, NODES_PER_ROUND = 100, NSLOTS = 64,
-       BAG = 64, SHORT_THREADS = GCT_TSAN ? 10 : 40 };
+enum {
+    WORKERS = 4,
+    ROUNDS = GCT_TSAN ? 30 : 150,
+    NODES_PER_ROUND = 100,
+    NSLOTS = 64,
+    BAG = 64,
+    SHORT_THREADS = GCT_TSAN ? 10 : 40
+};
 
 static atomic_int failures;
 static atomic_int workers_done;
 static atomic_int blocked_ready;
 static atomic_int handed, received;
 
-#define FAIL(...)                                                          \
-    do {                                                                   \
-        if (atomic_fetch_add(&failures, 1) < 20)                           \
-            fprintf(stderr, __VA_ARGS__);                                  \
+#define FAIL(...)                                                              \
+    do {                                                                       \
+        if (atomic_fetch_add(&failures, 1) < 20)                               \
+            fprintf(stderr, __VA_ARGS__);                                      \
     } while (0)
 
 /* Objects handed between threads; the slot array is a root (.bss). */
@@ -81,7 +87,8 @@ static struct arg *new_arg(uint64_t id)
 static int arg_ok(const struct arg *a, uint64_t id)
 {
     return gc_base(a) == a && a->id == id && gct_bad(a->pay, 14, id) == 0 &&
-           gc_base(a->extra) == a->extra && gct_bad(a->extra, 512, id ^ 0xE) == 0;
+           gc_base(a->extra) == a->extra &&
+           gct_bad(a->extra, 512, id ^ 0xE) == 0;
 }
 
 static struct hobj *new_hobj(uint64_t id)
@@ -101,7 +108,8 @@ static struct hobj *new_hobj(uint64_t id)
 static int hobj_ok(const struct hobj *h)
 {
     return gc_base(h) == h && gct_bad(h->pay, 6, h->id) == 0 &&
-           gc_base(h->inner) == h->inner && gct_bad(h->inner, 64, h->id + 1) == 0;
+           gc_base(h->inner) == h->inner &&
+           gct_bad(h->inner, 64, h->id + 1) == 0;
 }
 
 static long verify_list(const struct node *n, uint64_t tid, long count)
@@ -188,9 +196,11 @@ static void *worker(void *p)
                      (gct_ull)tid, nodes, r);
             for (int i = 0; i < BAG; i++)
                 if (bag[i] != NULL && !hobj_ok(bag[i]))
-                    FAIL("worker %llu: bag object %d corrupted\n", (gct_ull)tid, i);
+                    FAIL("worker %llu: bag object %d corrupted\n", (gct_ull)tid,
+                         i);
             if (!arg_ok(a, tid))
-                FAIL("worker %llu: arg corrupted (round %d)\n", (gct_ull)tid, r);
+                FAIL("worker %llu: arg corrupted (round %d)\n", (gct_ull)tid,
+                     r);
         }
     }
     if (verify_list(list, tid, nodes) != 0)
@@ -276,7 +286,8 @@ static void *blocked(void *p)
     if (r != 1)
         FAIL("blocked thread: read returned %zd\n", r);
     if (eintr)
-        fprintf(stderr, "note: read() was interrupted %d times (EINTR)\n", eintr);
+        fprintf(stderr, "note: read() was interrupted %d times (EINTR)\n",
+                eintr);
     if (gc_base(local) != local || gct_bad(local, 8192, 4242) != 0)
         FAIL("blocked thread: its local object was freed or corrupted\n");
     if (!arg_ok(a, id))
@@ -285,7 +296,8 @@ static void *blocked(void *p)
 }
 
 /* The arg exists only in the new thread once this returns. */
-__attribute__((noinline)) static int start(pthread_t *t, void *(*fn)(void *), uint64_t id)
+__attribute__((noinline)) static int start(pthread_t *t, void *(*fn)(void *),
+                                           uint64_t id)
 {
     return gc_pthread_create(t, NULL, fn, new_arg(id));
 }
@@ -328,7 +340,8 @@ int main(void)
         if (collects % 4 == 0)
             gct_sleep_ms(2);
     }
-    CHECKF(atomic_load(&workers_done) == WORKERS, "workers did not finish in 60 s");
+    CHECKF(atomic_load(&workers_done) == WORKERS,
+           "workers did not finish in 60 s");
     for (int i = 0; i < WORKERS; i++)
         pthread_join(w[i], NULL);
     while (nshort < SHORT_THREADS) {
@@ -361,10 +374,12 @@ int main(void)
         }
     }
     gc_get_stats(&st1);
-    CHECKF(atomic_load(&failures) == 0, "%d failures in threads", atomic_load(&failures));
+    CHECKF(atomic_load(&failures) == 0, "%d failures in threads",
+           atomic_load(&failures));
     CHECK(atomic_load(&received) > 100);
     CHECK(st1.num_gc >= st0.num_gc + (uint64_t)collects);
-    printf("%d collects by main, %llu cycles, %.2fs, %d handed, %d received, %d left\n",
+    printf("%d collects by main, %llu cycles, %.2fs, %d handed, %d received, "
+           "%d left\n",
            collects, (gct_ull)(st1.num_gc - st0.num_gc), gct_now() - t0,
            atomic_load(&handed), atomic_load(&received), left);
     return check_done();

@@ -29,10 +29,13 @@
 
 enum { N = 1000, NA = 200, NU = 500, NF = 300 };
 
-void *objs[N];   /* roots */
+void *objs[N];       /* roots */
 void **atomic_links; /* an atomic gc object holding NA links */
 void *aobjs[NA];
-struct holder { void *child; uint64_t pay[3]; };
+struct holder {
+    void *child;
+    uint64_t pay[3];
+};
 struct holder *gholder;
 
 static void **links; /* malloc: unscanned */
@@ -42,7 +45,10 @@ static void **flinks;
 static atomic_int fin_ran, fin_saw_link, fin_bad;
 void *_Atomic fin_revived[NF];
 
-static size_t osize(int i) { return 16 + (size_t)(i % 11) * 16 + (i % 101 == 0 ? 50000 : 0); }
+static size_t osize(int i)
+{
+    return 16 + (size_t)(i % 11) * 16 + (i % 101 == 0 ? 50000 : 0);
+}
 
 __attribute__((noinline)) static void make_main(void)
 {
@@ -148,7 +154,9 @@ int main(void)
     wrong = 0;
     for (int i = 0; i < NA; i++)
         wrong += gc_weak_get(&atomic_links[i]) != aobjs[i];
-    CHECKF(wrong == 0, "%d links (in an atomic object) of reachable objects changed", wrong);
+    CHECKF(wrong == 0,
+           "%d links (in an atomic object) of reachable objects changed",
+           wrong);
 
     drop_half();
     gct_collect_clean(3);
@@ -163,8 +171,8 @@ int main(void)
             cleared += p == NULL;
         }
     }
-    CHECKF(cleared * 10 >= N / 2 * 9, "only %d of %d links of dropped objects cleared",
-           cleared, N / 2);
+    CHECKF(cleared * 10 >= N / 2 * 9,
+           "only %d of %d links of dropped objects cleared", cleared, N / 2);
     CHECKF(kept_wrong == 0, "%d links of kept objects changed", kept_wrong);
     CHECKF(kept_bad == 0, "%d kept objects corrupted", kept_bad);
     int acleared = 0, akept_wrong = 0;
@@ -175,9 +183,10 @@ int main(void)
         else
             acleared += p == NULL;
     }
-    CHECKF(acleared * 10 >= NA / 2 * 9, "atomic object: only %d of %d links cleared",
-           acleared, NA / 2);
-    CHECKF(akept_wrong == 0, "atomic object: %d links of kept objects changed", akept_wrong);
+    CHECKF(acleared * 10 >= NA / 2 * 9,
+           "atomic object: only %d of %d links cleared", acleared, NA / 2);
+    CHECKF(akept_wrong == 0, "atomic object: %d links of kept objects changed",
+           akept_wrong);
     void *child = gc_weak_get(child_link);
     CHECK(child == gholder->child);
     CHECK(gct_bad(gholder->child, 12, 31337) == 0);
@@ -203,7 +212,8 @@ int main(void)
     for (int i = 0; i < NU; i++)
         nulled += (ulinks2[i] == NULL) + ((i & 1) == 0 && ulinks[i] == NULL);
     CHECKF(touched == 0, "%d unlinked links were overwritten", touched);
-    CHECKF(nulled == 0, "%d unlinked links (holding their old pointer) were cleared",
+    CHECKF(nulled == 0,
+           "%d unlinked links (holding their old pointer) were cleared",
            nulled);
 
     /* 5. cleared before the finalizer runs, even when it revives */
@@ -217,7 +227,8 @@ int main(void)
     int fr = atomic_load(&fin_ran);
     CHECKF(fr * 10 >= NF * 9, "only %d of %d finalizers ran", fr, NF);
     CHECKF(atomic_load(&fin_saw_link) == 0,
-           "%d finalizers saw their object's weak link still set", atomic_load(&fin_saw_link));
+           "%d finalizers saw their object's weak link still set",
+           atomic_load(&fin_saw_link));
     CHECK(atomic_load(&fin_bad) == 0);
     gct_churn(16u << 20, 2, 3);
     int relinked = 0, revived_bad = 0, revived = 0;
@@ -227,10 +238,13 @@ int main(void)
             continue;
         revived++;
         relinked += gc_weak_get(&flinks[i]) != NULL;
-        revived_bad += gc_base(o) != o || o[0] != (uint64_t)i || gct_bad(o + 1, 7, (uint64_t)i) != 0;
+        revived_bad += gc_base(o) != o || o[0] != (uint64_t)i ||
+                       gct_bad(o + 1, 7, (uint64_t)i) != 0;
     }
-    CHECKF(relinked == 0, "%d links set again after their object was revived", relinked);
-    CHECKF(revived_bad == 0, "%d revived objects freed or corrupted", revived_bad);
+    CHECKF(relinked == 0, "%d links set again after their object was revived",
+           relinked);
+    CHECKF(revived_bad == 0, "%d revived objects freed or corrupted",
+           revived_bad);
     printf("dropped %d/%d cleared, atomic %d/%d, finalized %d/%d, revived %d\n",
            cleared, N / 2, acleared, NA / 2, fr, NF, revived);
     return check_done();

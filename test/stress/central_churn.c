@@ -63,7 +63,10 @@ static void *worker(void *arg)
         for (uint64_t i = 0; i < OBJECTS; i++) {
             uint64_t id = next(&rng);
             struct obj *o = gc_alloc(size_of(id));
-            if (!o) { bad++; continue; }
+            if (!o) {
+                bad++;
+                continue;
+            }
             o->check = sum_of(id);
             o->id = id;
             for (size_t k = 0; k < (size_of(id) - 16) / 8; k++)

@@ -14,8 +14,8 @@
  * only at its next burst, so that spans go full -> partial -> central ->
  * another thread's cache while their objects are still being freed; every
  * other quarter second all threads make only bursts, all in the same size
- * class.  Any report to the error handler is a failure.  At the end everything is
- * verified and freed and the live-object count is back where it started.
+ * class.  Any report to the error handler is a failure.  At the end everything
+ * is verified and freed and the live-object count is back where it started.
  *
  * Usage: mt_alloc [seed [seconds]]; the seed is printed ("seed=N") and each
  * thread's sequence of random choices follows from it (the interleaving of
@@ -141,7 +141,7 @@ static size_t random_size(uint64_t *rng)
         return 2049 + (size_t)(r % 14336); /* ..16 KiB */
     if (pick < 995)
         return 16385 + (size_t)(r % 49152); /* ..64 KiB */
-    return 65537 + (size_t)(r % 458752); /* ..512 KiB */
+    return 65537 + (size_t)(r % 458752);    /* ..512 KiB */
 }
 
 static char strbuf[THREADS][65536 + 1];
@@ -154,16 +154,25 @@ static struct obj make(int t, uint64_t *rng)
     o.seed = next(rng);
     unsigned how = (unsigned)(next(rng) % 16);
     switch (how) {
-    case 0: case 1: case 2: case 3: case 4: case 5:
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 5:
         o.p = gc_alloc(o.size);
         break;
-    case 6: case 7: case 8: case 9:
+    case 6:
+    case 7:
+    case 8:
+    case 9:
         o.p = gc_alloc_atomic(o.size);
         break;
     case 10:
         o.p = gc_alloc_uncollectable(o.size);
         break;
-    case 11: case 12:
+    case 11:
+    case 12:
         o.p = gc_calloc(o.size / 8 + 1, 8);
         o.size = (o.size / 8 + 1) * 8;
         break;
@@ -377,8 +386,8 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < EXCHANGE; i++)
         release(&exchange[i]);
-    printf("ops=%ld frees=%ld handed over=%ld taken over=%ld bursts=%ld\n",
-           ops, frees, handed, taken, bursts);
+    printf("ops=%ld frees=%ld handed over=%ld taken over=%ld bursts=%ld\n", ops,
+           frees, handed, taken, bursts);
 
     gc_get_stats(&b);
     CHECKF(b.heap_objects == a.heap_objects,

@@ -66,7 +66,7 @@ static void test_overflow(void)
     struct node **wide = gc_alloc(WIDE * sizeof *wide);
     REQUIRE(wide != NULL);
     for (uint64_t i = 0; i < WIDE; i++) { /* the children are reached */
-        wide[i] = node(1000000 + i);    /* only by scanning their parents */
+        wide[i] = node(1000000 + i);      /* only by scanning their parents */
         wide[i]->next = node(2000000 + i);
     }
     wide_root = wide;

@@ -6,8 +6,8 @@
 
 static void test_table_rules(void)
 {
-    CHECKF(GCI_NUM_CLASSES - 1 >= 60 && GCI_NUM_CLASSES - 1 <= 72,
-           "%d classes", GCI_NUM_CLASSES - 1);
+    CHECKF(GCI_NUM_CLASSES - 1 >= 60 && GCI_NUM_CLASSES - 1 <= 72, "%d classes",
+           GCI_NUM_CLASSES - 1);
     CHECK(gci_class_bytes[1] == 8);
     CHECK(gci_class_bytes[GCI_NUM_CLASSES - 1] == GCI_MAX_SMALL);
     for (unsigned c = 1; c < GCI_NUM_CLASSES; c++) {

@@ -35,8 +35,7 @@ static void test_prime_and_masks(void)
 static void test_index_every_class(void)
 {
     for (unsigned cls = 1; cls < GCI_NUM_CLASSES; cls++) {
-        struct span *s =
-            gci_mheap_alloc(gci_class_pages[cls], cls, GCI_NOSCAN);
+        struct span *s = gci_mheap_alloc(gci_class_pages[cls], cls, GCI_NOSCAN);
         REQUIRE(s != NULL);
         size_t bad = 0;
         for (size_t i = 0; i < s->nelems; i++) {

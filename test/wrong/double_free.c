@@ -23,17 +23,17 @@ static void on_error(const char *message)
         printf("  reported: %s\n", message);
 }
 
-#define EXPECT_ONE_REPORT(call)                                            \
-    do {                                                                   \
-        int before_ = reports;                                             \
-        call;                                                              \
-        CHECKF(reports == before_ + 1, "%s: %d reports, want 1", #call,    \
-               reports - before_);                                         \
+#define EXPECT_ONE_REPORT(call)                                                \
+    do {                                                                       \
+        int before_ = reports;                                                 \
+        call;                                                                  \
+        CHECKF(reports == before_ + 1, "%s: %d reports, want 1", #call,        \
+               reports - before_);                                             \
     } while (0)
 
 static void *alloc_kind(int kind, size_t size)
 {
-    return kind == 0 ? gc_alloc(size)
+    return kind == 0   ? gc_alloc(size)
            : kind == 1 ? gc_alloc_atomic(size)
                        : gc_alloc_uncollectable(size);
 }

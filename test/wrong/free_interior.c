@@ -23,12 +23,12 @@ static void on_error(const char *message)
         printf("  reported: %s\n", message);
 }
 
-#define EXPECT_ONE_REPORT(call)                                            \
-    do {                                                                   \
-        int before_ = reports;                                             \
-        call;                                                              \
-        CHECKF(reports == before_ + 1, "%s: %d reports, want 1", #call,    \
-               reports - before_);                                         \
+#define EXPECT_ONE_REPORT(call)                                                \
+    do {                                                                       \
+        int before_ = reports;                                                 \
+        call;                                                                  \
+        CHECKF(reports == before_ + 1, "%s: %d reports, want 1", #call,        \
+               reports - before_);                                             \
     } while (0)
 
 static void fill(unsigned char *p, size_t n, unsigned seed)
@@ -71,8 +71,8 @@ static void check_object(size_t size, int kind)
                "kind %d size %zu: object changed after freeing p+%zu", kind,
                size, off);
         CHECKF(intact(p, size, (unsigned)size),
-               "kind %d size %zu: contents changed after freeing p+%zu",
-               kind, size, off);
+               "kind %d size %zu: contents changed after freeing p+%zu", kind,
+               size, off);
     }
     gc_stats after;
     gc_get_stats(&after);
@@ -90,8 +90,8 @@ static void check_object(size_t size, int kind)
         others[i] = kind == 1 ? gc_alloc_atomic(size) : gc_alloc(size);
         REQUIRE(others[i] != NULL);
         CHECKF(others[i] + size <= p || others[i] >= p + usable,
-               "kind %d size %zu: new object %p inside the live %p", kind,
-               size, (void *)others[i], (void *)p);
+               "kind %d size %zu: new object %p inside the live %p", kind, size,
+               (void *)others[i], (void *)p);
         memset(others[i], 0xFF, size);
     }
     CHECKF(intact(p, size, (unsigned)size),

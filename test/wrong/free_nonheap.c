@@ -25,12 +25,12 @@ static void on_error(const char *message)
         printf("  reported: %s\n", message);
 }
 
-#define EXPECT_ONE_REPORT(call)                                            \
-    do {                                                                   \
-        int before_ = reports;                                             \
-        call;                                                              \
-        CHECKF(reports == before_ + 1, "%s: %d reports, want 1", #call,    \
-               reports - before_);                                         \
+#define EXPECT_ONE_REPORT(call)                                                \
+    do {                                                                       \
+        int before_ = reports;                                                 \
+        call;                                                                  \
+        CHECKF(reports == before_ + 1, "%s: %d reports, want 1", #call,        \
+               reports - before_);                                             \
     } while (0)
 
 static int all_bytes(const unsigned char *p, size_t n, unsigned char v)
@@ -85,8 +85,7 @@ int main(void)
         EXPECT_ONE_REPORT(r = gc_realloc(bad[i], 64));
         CHECKF(r == NULL, "gc_realloc(bad[%d]) = %p, want NULL", i, r);
         EXPECT_ONE_REPORT(r = gc_realloc(bad[i], 100000));
-        CHECKF(r == NULL, "gc_realloc(bad[%d], 100000) = %p, want NULL", i,
-               r);
+        CHECKF(r == NULL, "gc_realloc(bad[%d], 100000) = %p, want NULL", i, r);
     }
     CHECKF(empty_messages == 0, "%d reports with an empty message",
            empty_messages);
