@@ -64,7 +64,7 @@ $(B)/test/unit/%: test/unit/%.c $(LIB) test/check.h
 	@mkdir -p $(@D)
 	@echo "  LD [$(MODE)] $<"
 	@$(CC) $(CFLAGS) -Isrc $< $(LIB) $(LDFLAGS) -o $@
-$(B)/test/%: test/%.c $(LIB) test/check.h $(wildcard test/gc/*.h)
+$(B)/test/%: test/%.c $(LIB) test/check.h $(wildcard test/*/*.h)
 	@mkdir -p $(@D)
 	@echo "  LD [$(MODE)] $<"
 	@$(CC) $(CFLAGS) -I. $< $(LIB) $(LDFLAGS) -o $@

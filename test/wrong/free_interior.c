@@ -12,24 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
-static int reports, empty_messages;
-
-static void on_error(const char *message)
-{
-    reports++;
-    if (!message || !message[0])
-        empty_messages++;
-    else
-        printf("  reported: %s\n", message);
-}
-
-#define EXPECT_ONE_REPORT(call)                                                \
-    do {                                                                       \
-        int before_ = reports;                                                 \
-        call;                                                                  \
-        CHECKF(reports == before_ + 1, "%s: %d reports, want 1", #call,        \
-               reports - before_);                                             \
-    } while (0)
+#include "report.h"
 
 static void fill(unsigned char *p, size_t n, unsigned seed)
 {
