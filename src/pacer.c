@@ -4,8 +4,9 @@
  * After a cycle that found `live` bytes reachable, the heap goal is
  *     goal = live * (1 + percent / 100),  at least 4 MiB * percent / 100,
  * and with the world stopped for the whole mark the cycle is triggered
- * when heap_alloc (bytes in allocated objects, dead ones included until
- * swept) reaches the goal.  A negative percent turns automatic cycles off.
+ * when the pacer's heap (gci_heap_alloc: the bytes the last cycle marked,
+ * plus what was allocated since, less what gc_free freed -- Go's heapLive;
+ * sweeping does not lower it) reaches the goal.  A negative percent turns automatic cycles off.
  * The concurrent collector will start earlier, from the measured ratio of
  * allocation to marking work (issue "Concurrent marking").
  *
