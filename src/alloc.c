@@ -102,8 +102,10 @@ GCI_NOINLINE void *gci_alloc_slow(size_t size, enum gci_kind kind)
     struct mcache *c = my_cache();
     if (!c)
         return gci_out_of_memory(size);
-    gci_park_if_stopping();
-    gci_gc_maybe();
+    if (c->nostop == 0) { /* not from inside the allocator (a handler) */
+        gci_park_if_stopping();
+        gci_gc_maybe();
+    }
     for (int attempt = 0;; attempt++) {
         void *p = size > GCI_MAX_SMALL ? alloc_large(c, size, kind)
                                        : alloc_small_slow(c, size, kind);
@@ -171,7 +173,7 @@ static struct span *object_start(const void *p, const char *who)
  * slot straight back to its fast path); anyone else sets its freed bit
  * for the owner or the mcentral lock holder to drain (mcentral.c), and
  * must not touch s afterwards. */
-static void free_small(struct mcache *c, struct span *s, void *p)
+static bool free_small(struct mcache *c, struct span *s, void *p)
 {
     size_t index = span_index(s, (uintptr_t)p);
     uint64_t bit = (uint64_t)1 << (index & 63);
@@ -179,15 +181,13 @@ static void free_small(struct mcache *c, struct span *s, void *p)
     vg_free(p);
     at_bump(&c->nfree, 1);
     at_bump(&c->bytes_freed, s->elemsize);
-    if (at_load(&s->owner) != (size_t)c) {
-        if (at_fetch_or(&s->freed_bits[index >> 6], bit) & bit)
-            gci_report("gc_free(%p): object already freed (double free?)", p);
-        return;
-    }
+    if (at_load(&s->owner) != (size_t)c) /* false: a racing free won */
+        return !(at_fetch_or(&s->freed_bits[index >> 6], bit) & bit);
     AO_t *word = &s->alloc_bits[index >> 6];
     at_store(word, at_load(word) & ~bit);
     if ((index >> 6) == (s->freeindex >> 6))
         s->alloc_cache |= bit;
+    return true;
 }
 
 GCI_API void gc_free(void *p)
@@ -200,12 +200,13 @@ GCI_API void gc_free(void *p)
     struct mcache *c = my_cache();
     if (!c)
         return;
+    gci_finalize_forget(p);
     gci_nostop_begin(c);
-    if (s->spanclass / GCI_NUM_KINDS == 0)
-        gci_large_free(c, s);
-    else
-        free_small(c, s, p);
+    bool ok = span_is_large(s) ? gci_large_free(c, s) : free_small(c, s, p);
     gci_nostop_end(c);
+    /* Reported outside the region: the handler is user code. */
+    if (!ok)
+        gci_report("gc_free(%p): object already freed (double free?)", p);
 }
 
 /* The live object holding p: its span and index, or NULL. */
@@ -241,7 +242,7 @@ static bool fits_in_place(const struct span *s, size_t size)
 {
     if (size > s->elemsize)
         return false;
-    if (s->spanclass / GCI_NUM_KINDS != 0)
+    if (!span_is_large(s))
         return size_class(size) == s->spanclass / GCI_NUM_KINDS;
     return size > GCI_MAX_SMALL && size > s->elemsize / 2;
 }

@@ -2,13 +2,15 @@
  * fiber.c -- coroutine stacks (gc_fiber_*), for interpreters that switch
  * stacks themselves (swapcontext, hand-written switches).
  *
- * A fiber is a stack [lo, hi).  While a thread runs on it, the thread's
- * parked stack pointer lies in it, so it is scanned from there to hi and
- * the thread's own stack from the stack pointer it had when it switched
- * away (native_sp) to its base.  A fiber no thread runs is scanned from
- * the stack pointer it was left at (saved_sp) to hi; one never run, not at
- * all.  The saved registers of a suspended fiber are the program's to
- * keep in scanned memory (the contract says so).
+ * A fiber is a stack [lo, hi).  A parked thread's stack pointer says
+ * which stack it is on: that one is scanned from there (registers
+ * included), and, when it is a fiber, the thread's own stack from the
+ * stack pointer it had when it switched away (native_sp).  Every other
+ * fiber is scanned from the stack pointer it was left at (saved_sp); one
+ * never run, not at all.  Deciding by the stack pointer, not by the
+ * bookkeeping, keeps a stop half way through a switch safe.  The saved
+ * registers of a suspended fiber are the program's to keep in scanned memory
+ * (the contract says so).
  *
  * Owns: the list of fibers.
  * Concurrency: `fibers_lock`, taken by the API inside a no-stop region;
@@ -21,6 +23,7 @@ struct gc_fiber {
     uintptr_t lo, hi;
     uintptr_t saved_sp;
     struct gthread *running; /* the thread on it, or NULL */
+    size_t scanned;          /* the sweepgen of the cycle that scanned it */
     struct gc_fiber *next, *prev;
 };
 
@@ -90,22 +93,40 @@ GCI_API void gc_fiber_unregister(gc_fiber *f)
     /* The struct is metadata: leaked, 48 bytes per fiber ever made. */
 }
 
-/* A thread running on fiber f, parked at sp: f from sp, the thread's own
- * stack from where it left it. */
-void gci_fiber_mark_running(struct marker *m, struct gc_fiber *f, uintptr_t sp,
-                            struct gthread *t)
-{
-    if (sp >= f->lo && sp < f->hi)
-        gci_mark_stack(m, sp, f->hi);
-    else /* switched in the caller's frame but not yet onto f */
-        gci_mark_stack(m, sp, t->stack_hi);
-    gci_mark_stack(m, t->native_sp, t->stack_hi);
-}
-
-/* Every fiber no thread is running. */
-void gci_fibers_mark(struct marker *m)
+/* The registered fiber whose stack holds sp, or NULL. */
+static struct gc_fiber *fiber_holding(uintptr_t sp)
 {
     for (struct gc_fiber *f = fibers; f; f = f->next)
-        if (!f->running)
+        if (sp >= f->lo && sp < f->hi)
+            return f;
+    return NULL;
+}
+
+/*
+ * A thread parked at sp: the stack that holds sp is scanned from sp (so
+ * the registers saved below its frames are included), whatever t->fiber
+ * says -- a stop may come half way through a switch, after gc_fiber_switch
+ * but before the thread is on the new stack.  If sp is on a fiber, the
+ * thread's own stack is scanned from where it left it.
+ */
+void gci_thread_mark_stacks(struct marker *m, struct gthread *t, uintptr_t sp)
+{
+    struct gc_fiber *on = fibers ? fiber_holding(sp) : NULL;
+    if (!on) {
+        gci_mark_stack(m, sp, t->stack_hi);
+        return;
+    }
+    on->scanned = at_load(&gci_sweepgen);
+    gci_mark_stack(m, sp, on->hi);
+    if (t->native_sp)
+        gci_mark_stack(m, t->native_sp, t->stack_hi);
+}
+
+/* Every fiber no parked thread is on, from where it was left. */
+void gci_fibers_mark(struct marker *m)
+{
+    size_t cycle = at_load(&gci_sweepgen);
+    for (struct gc_fiber *f = fibers; f; f = f->next)
+        if (f->scanned != cycle)
             gci_mark_stack(m, f->saved_sp, f->hi);
 }

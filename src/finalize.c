@@ -49,6 +49,7 @@ static pthread_cond_t fin_wake = PTHREAD_COND_INITIALIZER;
 static uint64_t wakeups;
 static struct fin *table, *queue, *queue_tail, *spare_fins;
 static struct weak *weaks, *spare_weaks;
+static AO_t table_size; /* entries in `table`: gc_free's one-load check */
 static bool on_demand, thread_started;
 
 /* ---- Entry allocation (metadata memory, recycled) ------------------------ */
@@ -102,17 +103,28 @@ GCI_API void gc_set_finalizer(void *obj, gc_finalizer fn, void *data)
             *pp = f->next;
             f->next = spare_fins;
             spare_fins = f;
+            at_store(&table_size, at_load(&table_size) - 1);
         }
     } else if (f || (f = meta_take((void **)&spare_fins, sizeof *f))) {
         if (!*pp) {
             f->obj = (uintptr_t)obj;
             f->next = table;
             table = f;
+            at_store(&table_size, at_load(&table_size) + 1);
         }
         f->fn = fn;
         f->data = data;
     }
     leave(c);
+}
+
+/* gc_free(obj): its finalizer goes with it (else a later object in the
+ * same slot would be finalized in its name). */
+void gci_finalize_forget(void *obj)
+{
+    if (GCI_LIKELY(at_load(&table_size) == 0))
+        return;
+    gc_set_finalizer(obj, NULL, NULL);
 }
 
 /* Roots: each entry's data, each queued object and its data. */
@@ -152,6 +164,7 @@ void gci_finalize_after_mark(void)
         }
         *pp = f->next;
         f->next = NULL;
+        at_store(&table_size, at_load(&table_size) - 1);
         if (queue_tail)
             queue_tail->next = f;
         else

@@ -252,7 +252,12 @@ GCI_API void gc_collect(void)
 GCI_API void gc_release_memory(void)
 {
     gc_collect();
+    /* The heap lock, held across madvise, inside a no-stop region: a
+     * stopped thread must never hold it. */
+    struct mcache *c = gci_tls_cache;
+    gci_nostop_begin(c);
     gci_mheap_release_free();
+    gci_nostop_end(c);
 }
 
 /* fork(): wait for a running cycle to end and hold the cycle lock across

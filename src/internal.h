@@ -120,6 +120,13 @@ static inline size_t span_class_of(unsigned cls, enum gci_kind kind)
     return cls * GCI_NUM_KINDS + kind;
 }
 
+/* A span of one large object (class 0), as opposed to a small class --
+ * some of which (8 KiB and up) also hold one object per span. */
+static inline bool span_is_large(const struct span *s)
+{
+    return s->spanclass / GCI_NUM_KINDS == 0;
+}
+
 static inline uintptr_t span_limit(const struct span *s)
 {
     return s->start + s->npages * GCI_PAGE_BYTES;
@@ -297,7 +304,7 @@ static inline struct span *span_of(const void *ptr)
 /* ---- Large objects: large.c -------------------------------------------- */
 
 void *gci_large_alloc(struct mcache *c, size_t size, enum gci_kind kind);
-void gci_large_free(struct mcache *c, struct span *s);
+bool gci_large_free(struct mcache *c, struct span *s);
 void gci_large_sweep_all(void);
 
 /* ---- Allocation entry points: alloc.c ---------------------------------- */
@@ -379,8 +386,7 @@ void gci_work_flush(struct marker *m);
 
 void gci_roots_snapshot(void);
 void gci_fibers_mark(struct marker *m);
-void gci_fiber_mark_running(struct marker *m, struct gc_fiber *f, uintptr_t sp,
-                            struct gthread *t);
+void gci_thread_mark_stacks(struct marker *m, struct gthread *t, uintptr_t sp);
 void gci_roots_mark(struct marker *m);
 
 uint64_t gci_pacer_goal(uint64_t live);
@@ -404,6 +410,7 @@ void gci_finalize_after_mark(void);
 void gci_finalize_mark_ready(struct marker *m);
 void gci_finalize_cycle_done(void);
 void gci_finalize_after_fork_child(void);
+void gci_finalize_forget(void *obj);
 void gci_gc_stats(gc_stats *out);
 
 /* ---- Options: options.c ------------------------------------------------ */

@@ -58,14 +58,14 @@ void *gci_large_alloc(struct mcache *c, size_t size, enum gci_kind kind)
     return p;
 }
 
-void gci_large_free(struct mcache *c, struct span *s)
+/* Returns false (for the caller to report, outside its no-stop region)
+ * when a racing free got there first. */
+bool gci_large_free(struct mcache *c, struct span *s)
 {
     pthread_mutex_lock(&large_lock);
     if (!at_cas(&s->alloc_bits[0], 1, 0)) {
         pthread_mutex_unlock(&large_lock);
-        gci_report("gc_free(%p): object already freed (double free?)",
-                   (void *)s->start);
-        return;
+        return false;
     }
     list_del(s);
     pthread_mutex_unlock(&large_lock);
@@ -74,6 +74,7 @@ void gci_large_free(struct mcache *c, struct span *s)
     gci_mcache_flush_heap_alloc(c);
     vg_free((void *)s->start);
     gci_mheap_free(s);
+    return true;
 }
 
 /* Frees every large object the last cycle did not mark. */

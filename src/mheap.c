@@ -242,7 +242,7 @@ struct span *gci_mheap_alloc(size_t npages, unsigned cls, enum gci_kind kind)
  * were all freed by gc_free are clean (frees zero); large ones are not. */
 void gci_mheap_free(struct span *s)
 {
-    bool needzero = s->needzero || s->nelems == 1;
+    bool needzero = s->needzero || span_is_large(s);
     pthread_mutex_lock(&heap.lock);
     at_store(&s->state, SPAN_DEAD);
     gci_pagemap_set(s->start, s->npages, NULL);

@@ -6,9 +6,9 @@
  * and with the world stopped for the whole mark the cycle is triggered
  * when the pacer's heap (gci_heap_alloc: the bytes the last cycle marked,
  * plus what was allocated since, less what gc_free freed -- Go's heapLive;
- * sweeping does not lower it) reaches the goal.  A negative percent turns automatic cycles off.
- * The concurrent collector will start earlier, from the measured ratio of
- * allocation to marking work (issue "Concurrent marking").
+ * sweeping does not lower it) reaches the goal.  A negative percent turns
+ * automatic cycles off. The concurrent collector will start earlier, from the
+ * measured ratio of allocation to marking work (issue "Concurrent marking").
  *
  * Owns: percent, the last live size, the goal; the trigger is gci_trigger.
  * Concurrency: all atomic words; gc_set_percent may race a cycle's end,

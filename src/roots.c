@@ -90,10 +90,8 @@ static GCI_NOINLINE void mark_thread(struct gthread *t, void *arg)
     volatile char anchor = 0;
     uintptr_t sp =
         t == gci_thread_self() ? (uintptr_t)&anchor : at_load(&t->stopped_sp);
-    if (t->fiber)
-        gci_fiber_mark_running(m, t->fiber, sp, t);
-    else
-        gci_mark_stack(m, sp, t->stack_hi);
+    if (sp) /* 0: the thread was gone when the world stopped */
+        gci_thread_mark_stacks(m, t, sp);
     (void)anchor;
 }
 

@@ -180,7 +180,7 @@ size_t gci_span_sweep(struct span *s)
         for (; dead; dead &= dead - 1, n++) {
             void *obj =
                 (void *)span_object(s, w * 64 + (size_t)__builtin_ctzll(dead));
-            if (s->nelems > 1)
+            if (!span_is_large(s)) /* free slots stay zero */
                 zero_small(obj, s->elemsize);
             vg_free(obj);
         }

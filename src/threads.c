@@ -246,8 +246,10 @@ void gci_lock_stoppable(pthread_mutex_t *m)
 static void signal_thread(struct gthread *t)
 {
     int err = pthread_kill(t->id, suspend_signal);
-    if (err != 0) /* gone without its destructor running: count it */
+    if (err != 0) {                  /* gone without its destructor running: */
+        at_store(&t->stopped_sp, 0); /* no stack to scan */
         sem_post(&stop_acks);
+    }
 }
 
 /* Stops every registered thread but the caller (THREADS-2).  Returns with
