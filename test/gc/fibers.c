@@ -17,43 +17,24 @@
 
 enum { NODES = 20000, FIBER_STACK = 256 << 10 };
 
-struct node {
-    struct node *next;
-    uint64_t id, check;
-};
-
 /* Saved contexts must be in scanned memory (the contract): the thread's in
  * .bss, the fiber's at the top of its own stack, so that nothing but the
  * fiber's stack scan can keep the fiber's objects alive. */
 static ucontext_t main_ctx;
 static ucontext_t *fiber_ctx;
 static gc_fiber *fiber;
-static struct node *volatile main_list_for_check;
+static struct gct_node *volatile main_list_for_check;
 static int fiber_bad = -1;
 static void **weak_links; /* malloc memory: not scanned */
 
-static uint64_t sum_of(uint64_t id) { return id * 0x9e3779b97f4a7c15ull + 3; }
-
-__attribute__((noinline)) static struct node *make_list(uint64_t base)
+static struct gct_node *make_list(uint64_t base)
 {
-    struct node *head = NULL;
-    for (uint64_t i = 0; i < NODES; i++) {
-        struct node *n = gc_alloc(sizeof *n);
-        n->id = base + i;
-        n->check = sum_of(n->id);
-        n->next = head;
-        head = n;
-    }
-    return head;
+    return gct_list(base, NODES, NULL);
 }
 
-static int list_bad(const struct node *n, uint64_t base)
+static int list_bad(const struct gct_node *n, uint64_t base)
 {
-    int bad = 0;
-    uint64_t want = base + NODES;
-    for (; n; n = n->next)
-        bad += n->id != --want || n->check != sum_of(n->id) || gc_base(n) != n;
-    return bad + (want != base);
+    return gct_list_bad(n, base, NODES);
 }
 
 /* Leave the fiber for the thread's own stack, and come back. */
@@ -68,7 +49,7 @@ static void yield_to_main(void)
  * stack keeps them. */
 static void fiber_main(void)
 {
-    struct node *volatile mine[1];
+    struct gct_node *volatile mine[1];
     mine[0] = make_list(1000000); /* only on the fiber's stack */
     yield_to_main();              /* suspended: main collects */
     fiber_bad = list_bad(mine[0], 1000000);
@@ -76,7 +57,7 @@ static void fiber_main(void)
     fiber_bad += list_bad(mine[0], 1000000);
     fiber_bad += list_bad(main_list_for_check, 0);
     for (int i = 0; i < 100; i++) { /* objects only the fiber holds */
-        struct node *n = gc_alloc(sizeof *n);
+        struct gct_node *n = gc_alloc(sizeof *n);
         gc_weak_link(&weak_links[i], n);
         n->next = mine[0];
         mine[0] = n;
@@ -86,7 +67,7 @@ static void fiber_main(void)
 
 __attribute__((noinline)) static void run(void)
 {
-    struct node *volatile main_list[1];
+    struct gct_node *volatile main_list[1];
     main_list[0] = make_list(0); /* only on the thread's stack */
     main_list_for_check = NULL;
     char *stack = malloc(FIBER_STACK);

@@ -209,4 +209,44 @@ GCT_UNUSED static size_t gct_cleared(void **links, size_t n)
     return c;
 }
 
+/* Checked lists: gct_list(base, n, links) builds n nodes with ids base..
+ * base+n-1 (the first 100 weakly linked into links[], if given);
+ * gct_list_bad counts nodes that are wrong, freed, or missing. */
+struct gct_node {
+    struct gct_node *next;
+    uint64_t id, check;
+};
+
+static inline uint64_t gct_node_sum(uint64_t id)
+{
+    return id * 0x9e3779b97f4a7c15ull + 3;
+}
+
+GCT_NOINLINE static struct gct_node *gct_list(uint64_t base, uint64_t n,
+                                              void **links)
+{
+    struct gct_node *head = NULL;
+    for (uint64_t i = 0; i < n; i++) {
+        struct gct_node *x = gc_alloc(sizeof *x);
+        x->id = base + i;
+        x->check = gct_node_sum(x->id);
+        x->next = head;
+        head = x;
+        if (links && i < 100)
+            gc_weak_link(&links[i], x);
+    }
+    return head;
+}
+
+static inline int gct_list_bad(const struct gct_node *x, uint64_t base,
+                               uint64_t n)
+{
+    int bad = 0;
+    uint64_t want = base + n;
+    for (; x; x = x->next)
+        bad += x->id != --want || x->check != gct_node_sum(x->id) ||
+               gc_base(x) != x;
+    return bad + (want != base);
+}
+
 #endif

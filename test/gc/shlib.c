@@ -16,40 +16,19 @@
 
 enum { NODES = 50000 };
 
-struct node {
-    struct node *next;
-    uint64_t id, check;
-};
-
 static void (*set)(int, void *);
 static void *(*get)(int);
 static void **weak_links; /* malloc memory: not scanned */
 
-static uint64_t sum_of(uint64_t id) { return id * 0x9e3779b97f4a7c15ull + 5; }
-
 /* Builds a list held only by the library's root `which`. */
-__attribute__((noinline)) static void build(int which, uint64_t base)
+static void build(int which, uint64_t base)
 {
-    struct node *head = NULL;
-    for (uint64_t i = 0; i < NODES; i++) {
-        struct node *n = gc_alloc(sizeof *n);
-        n->id = base + i;
-        n->check = sum_of(n->id);
-        n->next = head;
-        head = n;
-        if (i < 100)
-            gc_weak_link(&weak_links[which * 100 + i], n);
-    }
-    set(which, head);
+    set(which, gct_list(base, NODES, &weak_links[which * 100]));
 }
 
 static int list_bad(int which, uint64_t base)
 {
-    int bad = 0;
-    uint64_t want = base + NODES;
-    for (const struct node *n = get(which); n; n = n->next)
-        bad += n->id != --want || n->check != sum_of(n->id) || gc_base(n) != n;
-    return bad + (want != base);
+    return gct_list_bad(get(which), base, NODES);
 }
 
 static void *load(void)
