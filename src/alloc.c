@@ -11,8 +11,12 @@
  * A free by the thread whose cache owns the span clears the alloc bit
  * directly and, when the slot lies in the current cache word, hands it
  * straight back to the fast path; other frees set the slot's freed bit
- * with one atomic operation (mcentral.c drains them).  gc_free zeroes the
- * object, so free slots are always zero and a slot is never zeroed twice.
+ * with one atomic operation (mcentral.c drains them).
+ *
+ * Zeroing: a span is needzero once the collector has freed objects in it
+ * (sweeping leaves their bytes), and then every object taken from it is
+ * zeroed as it is handed out.  gc_free zeroes the object it frees, so
+ * that explicit frees alone never make a span dirty.
  *
  * ALLOC-1: every object handed out is zero, and aligned to 16 bytes (8
  *          for the 8-byte class) because span starts are page-aligned and
@@ -28,6 +32,18 @@ static inline bool slot_live(const struct span *s, size_t index)
     return bit_get(s->alloc_bits, index) && !bit_get(s->freed_bits, index);
 }
 
+/* Zeroes an object about to be handed out: the common small sizes word
+ * by word in line, where a call to memset would cost more than the stores. */
+static inline void zero_object(void *p, size_t bytes)
+{
+    if (bytes > 64) {
+        memset(p, 0, bytes);
+        return;
+    }
+    for (size_t i = 0; i < bytes / sizeof(uint64_t); i++)
+        ((uint64_t *)p)[i] = 0;
+}
+
 /* Takes a slot from s, the cache's span for its class, whose alloc_cache
  * is not empty.  Runs inside a no-stop region. */
 static inline void *take_slot(struct mcache *c, struct span *s)
@@ -41,8 +57,8 @@ static inline void *take_slot(struct mcache *c, struct span *s)
     at_bump(&c->nmalloc, 1);
     at_bump(&c->bytes_alloc, s->elemsize);
     vg_alloc(p, s->elemsize);
-    if (GCI_UNLIKELY(s->needzero))
-        memset(p, 0, s->elemsize);
+    if (s->needzero)
+        zero_object(p, s->elemsize);
     return p;
 }
 

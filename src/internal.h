@@ -364,6 +364,8 @@ struct marker {
     uint64_t marked_bytes;  /* bytes of objects this worker marked */
     uintptr_t last_page;    /* the page of the last span looked up ... */
     struct span *last_span; /* ... and that span (world stopped: stable) */
+    uintptr_t arena_key;    /* 1 + the arena number of the last lookup ... */
+    struct arena *arena;    /* ... and its arena (NULL: none there) */
 };
 void gci_mark_range(struct marker *m, uintptr_t lo, uintptr_t hi);
 void gci_mark_stack(struct marker *m, uintptr_t lo, uintptr_t hi);
@@ -373,15 +375,50 @@ uint64_t gci_mark_run(void (*roots)(struct marker *m));
 bool gci_is_marked(const void *p);
 extern AO_t gci_mark_overflows;
 
-struct workitem {
-    uintptr_t lo, hi;
+/* A work buffer: grey ranges [lo[i], hi[i]) for i < n, taken from the top.
+ * Two arrays rather than one of pairs: an item is written as two words
+ * and read back moments later, and two 8-byte loads are forwarded from
+ * the two stores where one 16-byte load of a pair would stall. */
+#define GCI_WB_ITEMS 254
+#define GCI_WB_SHARE 8 /* a buffer this full is split when a worker idles */
+struct workbuf {
+    struct workbuf *next;
+    size_t n;
+    uintptr_t lo[GCI_WB_ITEMS];
+    uintptr_t hi[GCI_WB_ITEMS];
 };
+extern AO_t gci_work_nidle;
 void gci_work_init(size_t max_buffers);
-bool gci_work_push(struct marker *m, uintptr_t lo, uintptr_t hi);
-bool gci_work_pop(struct marker *m, struct workitem *out);
+bool gci_work_push_slow(struct marker *m, uintptr_t lo, uintptr_t hi);
 bool gci_work_overflowed(void);
 void gci_work_begin(size_t nworkers);
 bool gci_work_get(struct marker *m);
+
+/* Queues [lo, hi) for scanning; false (and overflowed set) if dropped. */
+static inline bool gci_work_push(struct marker *m, uintptr_t lo, uintptr_t hi)
+{
+    struct workbuf *b = m->buf;
+    if (GCI_UNLIKELY(!b || b->n == GCI_WB_ITEMS ||
+                     (b->n >= GCI_WB_SHARE && at_load(&gci_work_nidle) > 0)))
+        return gci_work_push_slow(m, lo, hi);
+    b->lo[b->n] = lo;
+    b->hi[b->n] = hi;
+    b->n++;
+    return true;
+}
+
+/* Takes an item from the worker's own buffer; false when it is empty
+ * (gci_work_get then looks for published work). */
+static inline bool gci_work_pop(struct marker *m, uintptr_t *lo, uintptr_t *hi)
+{
+    struct workbuf *b = m->buf;
+    if (!b || b->n == 0)
+        return false;
+    b->n--;
+    *lo = b->lo[b->n];
+    *hi = b->hi[b->n];
+    return true;
+}
 void gci_work_flush(struct marker *m);
 
 void gci_roots_snapshot(void);

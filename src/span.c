@@ -146,24 +146,15 @@ void gci_span_zero(struct span *s)
     s->needzero = false;
 }
 
-/* Zeroes a dead object: small ones word by word, in line (most dead
- * objects are a few words, and a call to memset costs more). */
-static inline void zero_small(void *obj, size_t bytes)
-{
-    if (bytes > 64) {
-        memset(obj, 0, bytes);
-        return;
-    }
-    for (size_t i = 0; i < bytes / sizeof(uint64_t); i++)
-        ((uint64_t *)obj)[i] = 0;
-}
-
 /* Frees the dead objects of s from the cycle that just marked: a slot
- * stays allocated only if it was marked (or s is uncollectable).  Freed
- * small objects are zeroed here, so free slots stay zero (large spans go
- * back to the page heap, which zeroes on reuse).  Clears the mark bits,
- * stamps s as swept, and returns how many objects it freed.  Runs under
- * the class's mcentral lock (or the large-object lock). */
+ * stays allocated only if it was marked (or s is uncollectable).  Dead
+ * objects are not zeroed here: a span that lost any is marked needzero,
+ * and allocation zeroes each object it hands out from it, when its cache
+ * lines are about to be written anyway (Go's needzero; large spans go
+ * back to the page heap dirty).  Sweeping only touches the span's
+ * metadata, never its pages.  Clears the mark bits, stamps s as swept,
+ * and returns how many objects it freed.  Runs under the class's mcentral
+ * lock (or the large-object lock), on a span no cache owns. */
 size_t gci_span_sweep(struct span *s)
 {
     size_t n = 0;
@@ -177,16 +168,16 @@ size_t gci_span_sweep(struct span *s)
         if (!dead)
             continue;
         at_store(&s->alloc_bits[w], alloc & ~dead);
-        for (; dead; dead &= dead - 1, n++) {
-            void *obj =
-                (void *)span_object(s, w * 64 + (size_t)__builtin_ctzll(dead));
-            if (!span_is_large(s)) /* free slots stay zero */
-                zero_small(obj, s->elemsize);
-            vg_free(obj);
-        }
+        n += (size_t)__builtin_popcountll(dead);
+#if GCHEAP_VALGRIND
+        for (; dead; dead &= dead - 1)
+            vg_free(
+                (void *)span_object(s, w * 64 + (size_t)__builtin_ctzll(dead)));
+#endif
     }
     s->sweepgen = at_load(&gci_sweepgen);
     if (n) {
+        s->needzero = true;
         at_fetch_add(&gci_stat_nfree, n);
         at_fetch_add(&gci_stat_bytes_freed, n * s->elemsize);
     }

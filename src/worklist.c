@@ -17,20 +17,14 @@
  * waits; when every worker waits and none is published, marking is done.
  *
  * Concurrency: `lock` over the global lists, counters and the idle count.
- * WORK-1: an item is in exactly one buffer, or was dropped with
- *         `overflowed` set.
+ * WORK-1: an item is in exactly one buffer or one worker's prefetch FIFO
+ *         (mark.c), or was dropped with `overflowed` set.
  */
 #include "internal.h"
 
 #include <sched.h>
 
-#define WB_ITEMS 254
-
-struct workbuf {
-    struct workbuf *next;
-    size_t n;
-    struct workitem items[WB_ITEMS];
-};
+#define WB_ITEMS GCI_WB_ITEMS
 
 static struct {
     pthread_mutex_t lock;
@@ -38,10 +32,12 @@ static struct {
     struct workbuf *full, *empty;
     size_t nbuffers, max_buffers;
     size_t nworkers;
-    AO_t nidle; /* written under lock, read without by pushers */
+    AO_t nfull; /* buffers on `full`: written under lock, polled without */
     bool done;
     AO_t overflowed;
 } wl = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+AO_t gci_work_nidle; /* idle workers: written under wl.lock, read without */
 
 void gci_work_init(size_t max_buffers)
 {
@@ -76,69 +72,88 @@ static void publish(struct workbuf *b)
     pthread_mutex_lock(&wl.lock);
     b->next = wl.full;
     wl.full = b;
-    pthread_cond_signal(&wl.cond);
+    at_store(&wl.nfull, at_load(&wl.nfull) + 1);
+    if (at_load(&gci_work_nidle) > 0)
+        pthread_cond_signal(&wl.cond);
     pthread_mutex_unlock(&wl.lock);
 }
 
-/* A buffer with at least this many items is shared when a worker idles. */
-#define SHARE_ITEMS 8
+/* Hands the older half of b's items to an idle worker.  Items are popped
+ * from the top, so the bottom ones are the oldest, and in a depth-first
+ * drain those stand for the largest unexplored parts of the graph: the
+ * taker gets a long run of work and the giver keeps its own, so the two
+ * do not hand work back and forth (every hand-off can cost a wake-up). */
+static void share_half(struct workbuf *b)
+{
+    struct workbuf *c = get_empty();
+    if (!c)
+        return;
+    size_t half = b->n / 2, rest = b->n - half;
+    memcpy(c->lo, b->lo, half * sizeof b->lo[0]);
+    memcpy(c->hi, b->hi, half * sizeof b->hi[0]);
+    c->n = half;
+    memmove(b->lo, b->lo + half, rest * sizeof b->lo[0]);
+    memmove(b->hi, b->hi + half, rest * sizeof b->hi[0]);
+    b->n = rest;
+    publish(c);
+}
 
-/* Queues [lo, hi) for scanning; false (and overflowed set) if dropped.  A
- * full buffer is published; so is a smaller one while another worker
- * waits for work (a depth-first drain of a tree never fills one). */
-bool gci_work_push(struct marker *m, uintptr_t lo, uintptr_t hi)
+/* gci_work_push's slow path: the worker has no buffer, or a full one, or
+ * one to share.  A full buffer is published; half of a smaller one is
+ * while another worker waits for work (a depth-first drain of a tree never
+ * fills one).  False (and overflowed set) if the item had to be dropped. */
+bool gci_work_push_slow(struct marker *m, uintptr_t lo, uintptr_t hi)
 {
     struct workbuf *b = m->buf;
-    if (b &&
-        (b->n == WB_ITEMS || (b->n >= SHARE_ITEMS && at_load(&wl.nidle) > 0))) {
+    if (b && b->n == WB_ITEMS) {
         publish(b);
         b = m->buf = NULL;
+    } else if (b && b->n >= GCI_WB_SHARE && at_load(&gci_work_nidle) > 0) {
+        share_half(b);
     }
     if (!b && (b = m->buf = get_empty()) == NULL) {
         at_store(&wl.overflowed, 1);
         return false;
     }
-    b->items[b->n++] = (struct workitem){lo, hi};
+    b->lo[b->n] = lo;
+    b->hi[b->n] = hi;
+    b->n++;
     return true;
 }
 
-bool gci_work_pop(struct marker *m, struct workitem *out)
-{
-    struct workbuf *b = m->buf;
-    if (!b || b->n == 0) {
-        if (!gci_work_get(m))
-            return false;
-        b = m->buf;
-    }
-    *out = b->items[--b->n];
-    if (b->n) /* the next object's memory, while this one is scanned */
-        __builtin_prefetch((const void *)b->items[b->n - 1].lo);
-    return true;
-}
+/* How long an idle worker polls for published work before it sleeps:
+ * the world is stopped, so the CPU has nothing better to do, and a
+ * futex sleep and wake-up costs more than most waits last. */
+#define IDLE_SPINS 2000
 
 /* Gives the worker a published buffer; false when marking is done. */
 bool gci_work_get(struct marker *m)
 {
-    pthread_mutex_lock(&wl.lock);
     if (m->buf) {
-        m->buf->next = wl.empty;
-        wl.empty = m->buf;
+        put_empty(m->buf);
         m->buf = NULL;
     }
+    pthread_mutex_lock(&wl.lock);
     while (!wl.full && !wl.done) {
-        at_store(&wl.nidle, at_load(&wl.nidle) + 1);
-        if (at_load(&wl.nidle) == wl.nworkers) {
+        at_store(&gci_work_nidle, at_load(&gci_work_nidle) + 1);
+        if (at_load(&gci_work_nidle) == wl.nworkers) {
             wl.done = true;
             pthread_cond_broadcast(&wl.cond);
             break;
         }
-        pthread_cond_wait(&wl.cond, &wl.lock);
-        at_store(&wl.nidle, at_load(&wl.nidle) - 1);
+        pthread_mutex_unlock(&wl.lock);
+        for (int i = 0; i < IDLE_SPINS && at_load(&wl.nfull) == 0; i++)
+            gci_cpu_relax();
+        pthread_mutex_lock(&wl.lock);
+        if (!wl.full && !wl.done)
+            pthread_cond_wait(&wl.cond, &wl.lock);
+        at_store(&gci_work_nidle, at_load(&gci_work_nidle) - 1);
     }
     struct workbuf *b = NULL;
     if (!wl.done && wl.full) {
         b = wl.full;
         wl.full = b->next;
+        at_store(&wl.nfull, at_load(&wl.nfull) - 1);
     }
     pthread_mutex_unlock(&wl.lock);
     m->buf = b;
@@ -150,7 +165,7 @@ void gci_work_begin(size_t nworkers)
 {
     pthread_mutex_lock(&wl.lock);
     wl.nworkers = nworkers;
-    at_store(&wl.nidle, 0);
+    at_store(&gci_work_nidle, 0);
     wl.done = false;
     pthread_mutex_unlock(&wl.lock);
 }
