@@ -53,6 +53,10 @@ void gc_collect(void);
 /* Go's GOGC; negative turns automatic collection off.  Returns the old
  * value. */
 int gc_set_percent(int percent);
+/* Go's soft memory limit: cycles run more often to keep the heap's memory
+ * under it; allocation never fails because of it.  Returns the previous
+ * limit; a negative argument only queries.  Default INT64_MAX (none). */
+int64_t gc_set_memory_limit(int64_t bytes);
 /* Collects, then returns every free page to the OS. */
 void gc_release_memory(void);
 

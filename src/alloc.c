@@ -118,8 +118,11 @@ GCI_NOINLINE void *gci_alloc_slow(size_t size, enum gci_kind kind)
     struct mcache *c = my_cache();
     if (!c)
         return gci_out_of_memory(size);
+    if (!at_load(&gci_allocated_since_cycle)) /* for the forced period */
+        at_store(&gci_allocated_since_cycle, 1);
     if (c->nostop == 0) { /* not from inside the allocator (a handler) */
         gci_park_if_stopping();
+        gci_sysmon_ensure();
         gci_gc_maybe();
     }
     for (int attempt = 0;; attempt++) {

@@ -15,7 +15,9 @@
  *      sweeper out until the world restarts.  Take the list of static
  *      data segments (roots.c) while the loader's lock can still be had.
  *   1. Stop the world (threads.c): every other registered thread parks
- *      outside the allocator, its registers on its stack.
+ *      outside the allocator, its registers on its stack.  The scavenger
+ *      (sysmon.c), which is no registered thread, is held off too: with
+ *      it, nothing changes the page heap until the restart.
  *   2. Mark (mark.c): grey the roots -- static data, registered ranges,
  *      stacks and registers, fibers, uncollectable objects, what
  *      finalizers keep alive -- and drain the grey lists with one worker
@@ -59,7 +61,10 @@
 AO_t gci_sweepgen = 2;
 AO_t gci_heap_alloc;
 
-enum reason { REASON_PACER, REASON_FORCED, REASON_OOM };
+enum reason { REASON_PACER, REASON_FORCED, REASON_OOM, REASON_PERIODIC };
+
+/* Set by the allocator's slow path, cleared by each cycle (sysmon.c). */
+AO_t gci_allocated_since_cycle;
 
 static struct {
     pthread_mutex_t lock;
@@ -69,8 +74,8 @@ static struct {
 } cyc = {.lock = PTHREAD_MUTEX_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
 
 static struct {
-    AO_t num_gc, num_forced, pause_total, pause_max, last_pause;
-    AO_t live, cpu_ns, start_ns;
+    AO_t num_gc, num_forced, num_periodic, pause_total, pause_max, last_pause;
+    AO_t live, cpu_ns, start_ns, end_ns;
 } st;
 
 static long ncpu = 1;
@@ -81,7 +86,12 @@ void gci_gc_init(void)
     if (ncpu < 1)
         ncpu = 1;
     at_store(&st.start_ns, gci_os_now_ns());
+    at_store(&st.end_ns, at_load(&st.start_ns));
+    gci_pacer_init((unsigned)ncpu);
 }
+
+/* When the last cycle ended (the library's start before the first). */
+uint64_t gci_gc_last_cycle_ns(void) { return at_load(&st.end_ns); }
 
 static void flush_cache(struct gthread *t, void *arg)
 {
@@ -102,20 +112,45 @@ struct cycle_times {
     uint64_t heap0, heap1, live;
 };
 
+/* The collector's CPU time in a cycle: the collecting thread's before the
+ * stop, and every CPU's while the world is stopped. */
+static uint64_t cycle_cpu_ns(const struct cycle_times *ct)
+{
+    return (ct->restarted - ct->stopped) * (uint64_t)ncpu +
+           (ct->stopped - ct->start);
+}
+
+/* Hands the cycle's figures to the pacer (world stopped, caches flushed). */
+static void pace(const struct cycle_times *ct)
+{
+    uint64_t sys = gci_mheap_sys_bytes();
+    uint64_t inuse = sys - gci_mheap_free_bytes();
+    struct gci_cycle_figures f = {
+        .live = ct->live,
+        .nonheap = at_load(&gci_meta_bytes) +
+                   (inuse > ct->heap1 ? inuse - ct->heap1 : 0),
+        .gc_ns = cycle_cpu_ns(ct),
+        .wall_ns = ct->restarted - at_load(&st.end_ns),
+    };
+    gci_pacer_cycle_done(&f);
+    at_store(&st.end_ns, ct->restarted);
+}
+
 static void record(const struct cycle_times *ct, enum reason why)
 {
     uint64_t pause = ct->restarted - ct->stopped;
     at_fetch_add(&st.num_gc, 1);
     if (why == REASON_FORCED)
         at_fetch_add(&st.num_forced, 1);
+    if (why == REASON_PERIODIC)
+        at_fetch_add(&st.num_periodic, 1);
     at_fetch_add(&st.pause_total, pause);
     at_store(&st.last_pause, pause);
     if (pause > at_load(&st.pause_max))
         at_store(&st.pause_max, pause);
     at_store(&st.live, ct->live);
     /* While the world is stopped the whole machine is the collector's. */
-    at_fetch_add(&st.cpu_ns,
-                 pause * (uint64_t)ncpu + (ct->stopped - ct->start));
+    at_fetch_add(&st.cpu_ns, cycle_cpu_ns(ct));
 }
 
 static void trace(const struct cycle_times *ct, enum reason why)
@@ -134,7 +169,9 @@ static void trace(const struct cycle_times *ct, enum reason why)
             (ct->restarted - ct->marked) / 1e6, heap_mb(ct->heap0),
             heap_mb(ct->heap1), ct->live / 1048576.0,
             gci_pacer_heap_goal() / 1048576.0, gci_threads_count(),
-            why == REASON_FORCED ? " (forced)" : "");
+            why == REASON_FORCED     ? " (forced)"
+            : why == REASON_PERIODIC ? " (periodic)"
+                                     : "");
 }
 
 static void mark_everything(struct cycle_times *ct)
@@ -157,6 +194,7 @@ static void run_cycle(enum reason why)
     gci_sweep_finish();
     gci_roots_snapshot();
     ct.heap0 = at_load(&gci_heap_alloc);
+    gci_scavenger_hold(); /* marking walks the page map unlocked */
     gci_stop_world();
     ct.stopped = gci_os_now_ns();
     mark_everything(&ct);
@@ -168,12 +206,15 @@ static void run_cycle(enum reason why)
      * so the dead bytes not yet swept never trigger the next cycle. */
     at_store(&gci_heap_alloc, ct.live);
     at_fetch_add(&gci_sweepgen, 2);
-    gci_pacer_cycle_done(ct.live);
+    at_store(&gci_allocated_since_cycle, 0);
     ct.restarted = gci_os_now_ns();
+    pace(&ct);
     record(&ct, why);
     gci_start_world();
+    gci_scavenger_release();
     gci_sweep_resume();
     gci_finalize_cycle_done();
+    gci_sysmon_kick();
     trace(&ct, why);
 }
 
@@ -192,7 +233,7 @@ static void collect(enum reason why, bool only_if_due)
 {
     pthread_mutex_lock(&cyc.lock);
     uint64_t target = cyc.started + 1;
-    if (only_if_due && (cyc.running || !cycle_due())) {
+    if (only_if_due && (cyc.running || (why == REASON_PACER && !cycle_due()))) {
         pthread_mutex_unlock(&cyc.lock);
         return;
     }
@@ -219,6 +260,16 @@ void gci_gc_maybe(void)
     if (GCI_LIKELY(!cycle_due()))
         return;
     collect(REASON_PACER, true);
+}
+
+/* The forced period (sysmon.c): runs a cycle unless percent < 0, nothing
+ * was allocated since the last one, or one is running; true if it ran. */
+bool gci_gc_periodic(void)
+{
+    if (gci_pacer_percent() < 0 || !at_load(&gci_allocated_since_cycle))
+        return false;
+    collect(REASON_PERIODIC, true);
+    return true;
 }
 
 /* Out of memory: a full collection before the OOM handler is asked.
@@ -252,8 +303,9 @@ GCI_API void gc_collect(void)
 GCI_API void gc_release_memory(void)
 {
     gc_collect();
-    /* The heap lock, held across madvise, inside a no-stop region: a
-     * stopped thread must never hold it. */
+    /* Scavenger steps until nothing resident is free; they take the heap
+     * lock, so inside a no-stop region: a stopped thread must never hold
+     * it (and a cycle waits for the release to end). */
     struct mcache *c = gci_tls_cache;
     gci_nostop_begin(c);
     gci_mheap_release_free();
@@ -285,6 +337,7 @@ void gci_gc_stats(gc_stats *out)
 {
     out->num_gc = at_load(&st.num_gc);
     out->num_forced_gc = at_load(&st.num_forced);
+    out->num_periodic_gc = at_load(&st.num_periodic);
     out->pause_total_ns = at_load(&st.pause_total);
     out->pause_max_ns = at_load(&st.pause_max);
     out->last_pause_ns = at_load(&st.last_pause);

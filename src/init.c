@@ -9,8 +9,9 @@
  * sweeper off and stops the world, so no lock of the library is held by a
  * thread that will not exist in the child; the parent restarts the world,
  * the child forgets the threads that did not come along (threads.c) and
- * the library's own threads (sweeper, finalizer thread, mark helpers),
- * which it starts again on need.
+ * the library's own threads (sweeper, finalizer thread, mark helpers,
+ * sysmon), which it starts again on need.  The prepare handler also waits
+ * out a scavenger step, which takes the heap lock at times.
  */
 #include "internal.h"
 
@@ -26,6 +27,7 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static void before_fork(void)
 {
     gci_gc_lock_for_fork();
+    gci_scavenger_hold();
     gci_sweep_finish();
     gci_stop_world();
 }
@@ -34,12 +36,15 @@ static void after_fork_parent(void)
 {
     gci_start_world();
     gci_sweep_resume_quiet();
+    gci_scavenger_release();
     gci_gc_unlock_after_fork(false);
 }
 
 static void after_fork_child(void)
 {
     gci_threads_after_fork();
+    gci_sysmon_after_fork_child();
+    gci_pacer_after_fork_child();
     gci_finalize_after_fork_child();
     gci_sweep_after_fork_child();
     gci_mark_after_fork_child();
@@ -55,6 +60,7 @@ static void initialise(void)
     gci_threads_init();
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     at_store_rel(&gci_initialised, 1);
+    gci_sysmon_ensure();
 }
 
 void gci_init_slow(void) { pthread_once(&once, initialise); }

@@ -256,6 +256,8 @@ void gci_mheap_unlock(void);
 bool gci_mheap_verify(void);
 void gci_mheap_each_span(void (*fn)(struct span *s, void *arg), void *arg);
 size_t gci_mheap_release_free(void);
+size_t gci_mheap_scavenge(size_t max_bytes);
+void gci_mheap_merge_mixed(void);
 uint64_t gci_mheap_released_bytes(void);
 
 /* ---- Arenas: arena.c --------------------------------------------------- */
@@ -337,6 +339,10 @@ struct gthread *gci_thread_self(void);
 size_t gci_threads_count(void);
 void gci_threads_after_fork(void);
 
+/* Set on the library's own threads (sysmon, sweeper, mark helpers): they
+ * are never registered, never stopped, and never run program code. */
+extern _Thread_local bool gci_tls_library_thread;
+void gci_library_thread_begin(void);
 extern _Thread_local struct mcache *gci_tls_cache
     __attribute__((tls_model("initial-exec")));
 
@@ -426,9 +432,31 @@ void gci_fibers_mark(struct marker *m);
 void gci_thread_mark_stacks(struct marker *m, struct gthread *t, uintptr_t sp);
 void gci_roots_mark(struct marker *m);
 
-uint64_t gci_pacer_goal(uint64_t live);
+/* pacer.c: pure rules (unit-tested), then the pacer's state. */
+#define GCI_LIMITER_WINDOW_NS ((uint64_t)1000000000) /* per CPU */
+struct gci_limiter {
+    uint64_t bucket; /* collector CPU ns in excess of the program's */
+    bool on;         /* full: the memory limit is set aside */
+};
+struct gci_cycle_figures {
+    uint64_t live;    /* bytes marked */
+    uint64_t nonheap; /* memory the limit counts beyond object bytes */
+    uint64_t gc_ns;   /* the cycle's CPU time, every CPU counted */
+    uint64_t wall_ns; /* since the previous cycle ended */
+};
+uint64_t gci_pacer_gogc_goal(uint64_t live, int percent);
+uint64_t gci_pacer_limit_goal(uint64_t limit, uint64_t nonheap);
+void gci_limiter_update(struct gci_limiter *l, uint64_t gc_ns,
+                        uint64_t capacity_ns, unsigned ncpu);
+uint64_t gci_pacer_choose_goal(uint64_t live, int percent, uint64_t limit,
+                               uint64_t nonheap, bool limiter_on);
+void gci_pacer_init(unsigned cpus);
 uint64_t gci_pacer_heap_goal(void);
+uint64_t gci_pacer_limit(void);
+bool gci_pacer_limiting(void);
 int gci_pacer_set_percent(int p);
+int64_t gci_pacer_set_limit(int64_t bytes);
+void gci_pacer_after_fork_child(void);
 void gci_sweep_finish(void);
 void gci_sweep_resume(void);
 void gci_sweep_resume_quiet(void);
@@ -437,7 +465,20 @@ uint64_t gci_sweep_ns(void);
 void gci_sweep_after_fork_child(void);
 bool gci_mark_verify(void);
 void gci_mark_after_fork_child(void);
-void gci_pacer_cycle_done(uint64_t live);
+void gci_pacer_cycle_done(const struct gci_cycle_figures *f);
+
+/* sysmon.c: the forced period and the scavenger. */
+extern uint64_t gci_opt_force_period_ns; /* 0: off */
+const char *gci_parse_bytes(const char *v, uint64_t *out);
+const char *gci_parse_duration(const char *v, uint64_t *out);
+void gci_sysmon_ensure(void);
+void gci_sysmon_kick(void);
+void gci_scavenger_hold(void);
+void gci_scavenger_release(void);
+void gci_sysmon_after_fork_child(void);
+uint64_t gci_gc_last_cycle_ns(void);
+bool gci_gc_periodic(void);
+extern AO_t gci_allocated_since_cycle;
 int gci_pacer_percent(void);
 
 void gci_finalize_mark(struct marker *m);
@@ -464,6 +505,7 @@ void gci_os_unreserve(void *p, size_t bytes);
 bool gci_os_commit(void *p, size_t bytes);
 bool gci_os_release(void *p, size_t bytes);
 void *gci_os_alloc_meta(size_t bytes);
+extern AO_t gci_meta_bytes;
 uint64_t gci_os_now_ns(void);
 
 /* ---- Errors: error.c --------------------------------------------------- */

@@ -207,6 +207,7 @@ static struct {
 static void *helper_main(void *arg)
 {
     (void)arg;
+    gci_library_thread_begin();
     uint64_t seen = 0;
     pthread_mutex_lock(&helpers.lock);
     for (;;) {

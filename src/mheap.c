@@ -13,7 +13,10 @@
  * allocation (span.c) and page-map writes (pagemap.c).
  *
  * HEAP-1: a free run is on exactly one list, the one for its length.
- * HEAP-2: no two free runs are adjacent (they would have been coalesced).
+ * HEAP-2: no two adjacent free runs have the same `released` state (they
+ *         would have been coalesced).  Runs of different states are kept
+ *         apart, so the scavenger can give back part of a run at a time
+ *         and the released part is never taken for resident again.
  * HEAP-3: a run's needzero is false only if every byte of it is zero.
  * HEAP-4: free_bytes is the sum of the lengths of all runs, and
  *         released_bytes that of the runs marked released.
@@ -89,11 +92,13 @@ static void set_ends(struct span *run, struct span *to)
     gci_pagemap_set(span_limit(run) - GCI_PAGE_BYTES, 1, to);
 }
 
-/* The free run that ends right at `addr` or starts right at it, if any. */
-static struct span *free_neighbour(uintptr_t probe, uintptr_t addr)
+/* The free run that ends right at `addr` or starts right at it, if any,
+ * and is `released` or not as asked. */
+static struct span *free_neighbour(uintptr_t probe, uintptr_t addr,
+                                   bool released)
 {
     struct span *run = pagemap_lookup(probe);
-    if (!run || at_load(&run->state) != SPAN_FREE)
+    if (!run || at_load(&run->state) != SPAN_FREE || run->released != released)
         return NULL;
     if (run->start != addr && span_limit(run) != addr)
         return NULL;
@@ -108,7 +113,7 @@ static void absorb(struct span *run, uintptr_t *start, size_t *npages,
     list_remove(run);
     set_ends(run, NULL);
     count_released(run, -1);
-    *released &= run->released;
+    GCI_ASSERT(run->released == *released);
     if (run->start < *start)
         *start = run->start;
     *npages += run->npages;
@@ -122,8 +127,8 @@ static bool add_free(uintptr_t start, size_t npages, bool needzero,
                      bool released)
 {
     uintptr_t end = start + npages * GCI_PAGE_BYTES;
-    struct span *before = free_neighbour(start - 1, start);
-    struct span *after = free_neighbour(end, end);
+    struct span *before = free_neighbour(start - 1, start, released);
+    struct span *after = free_neighbour(end, end, released);
     struct span *run = gci_span_new(1);
     if (!run)
         return false; /* the pages stay out of use: no harm, no reuse */
@@ -144,18 +149,80 @@ static bool add_free(uintptr_t start, size_t npages, bool needzero,
     return true;
 }
 
+/* A run of the list at head, resident ones first (a released run costs
+ * page faults to use again): the first resident among the first few. */
+static struct span *pick(struct span *head)
+{
+    struct span *run = head;
+    for (int i = 0; run && i < 8; i++, run = run->next)
+        if (!run->released)
+            return run;
+    return head;
+}
+
 static struct span *find_run(size_t npages)
 {
     for (size_t n = npages; n < EXACT_LISTS; n++)
         if (heap.exact[n])
-            return heap.exact[n];
+            return pick(heap.exact[n]);
     struct span *best = NULL;
     for (struct span *run = heap.large; run; run = run->next)
         if (run->npages >= npages &&
             (!best || run->npages < best->npages ||
-             (run->npages == best->npages && run->start < best->start)))
+             (run->npages == best->npages &&
+              (best->released > run->released ||
+               (best->released == run->released && run->start < best->start)))))
             best = run;
     return best;
+}
+
+/* Takes a free run off its list and out of the page map, and frees its
+ * struct; its bytes leave free_bytes (and released_bytes). */
+static void unfile(struct span *run)
+{
+    at_fetch_add(&heap.free_bytes, (size_t)0 - run->npages * GCI_PAGE_BYTES);
+    list_remove(run);
+    set_ends(run, NULL);
+    count_released(run, -1);
+    gci_span_delete(run);
+}
+
+/* Before the heap grows: joins free runs with a following neighbour of
+ * the other state (at most MAX_MERGES pairs), so that a request that fits
+ * only across both is served from them.  The joined run counts as
+ * resident and dirty (its released part reads zero, the rest need not);
+ * the scavenger may release it again.  A join may absorb further runs
+ * (add_free coalesces), so the walk restarts after each. */
+#define MAX_MERGES 64
+static void merge_mixed(void)
+{
+    int merges = 0;
+    for (size_t n = 1; n <= EXACT_LISTS && merges < MAX_MERGES; n++) {
+    again:
+        for (struct span *run = n < EXACT_LISTS ? heap.exact[n] : heap.large;
+             run; run = run->next) {
+            struct span *after = free_neighbour(
+                span_limit(run), span_limit(run), !run->released);
+            if (!after)
+                continue;
+            uintptr_t start = run->start;
+            size_t npages = run->npages + after->npages;
+            unfile(run);
+            unfile(after);
+            add_free(start, npages, true, false);
+            if (++merges == MAX_MERGES)
+                return;
+            goto again;
+        }
+    }
+}
+
+/* merge_mixed for tests (test/unit/mheap.c). */
+void gci_mheap_merge_mixed(void)
+{
+    pthread_mutex_lock(&heap.lock);
+    merge_mixed();
+    pthread_mutex_unlock(&heap.lock);
 }
 
 /* Commits [frontier, frontier + bytes) and frees it into the lists. */
@@ -219,6 +286,10 @@ struct span *gci_mheap_alloc(size_t npages, unsigned cls, enum gci_kind kind)
     size_t nelems = cls ? gci_class_objects[cls] : 1;
     pthread_mutex_lock(&heap.lock);
     struct span *run = find_run(npages);
+    if (!run) {
+        merge_mixed();
+        run = find_run(npages);
+    }
     if (!run && grow(npages))
         run = find_run(npages);
     struct span *s = run ? gci_span_new(bitmap_words(nelems)) : NULL;
@@ -253,25 +324,70 @@ void gci_mheap_free(struct span *s)
     pthread_mutex_unlock(&heap.lock);
 }
 
+/* An unreleased free run, the highest-addressed of the first few found
+ * (Go scavenges from the top of the heap down: low pages are likelier to
+ * be reused soon).  Heap lock held. */
+static struct span *unreleased_run(void)
+{
+    struct span *best = NULL;
+    int seen = 0;
+    for (size_t n = EXACT_LISTS; n >= 1 && seen < 16; n--) {
+        struct span *head = n < EXACT_LISTS ? heap.exact[n] : heap.large;
+        for (struct span *run = head; run && seen < 16; run = run->next)
+            if (!run->released) {
+                seen++;
+                if (!best || run->start > best->start)
+                    best = run;
+            }
+    }
+    return best;
+}
+
+/*
+ * The scavenger's step: gives at most max_bytes (rounded up to a page) of
+ * free, resident pages back to the OS, taken from the top of one free run,
+ * and returns the bytes released (0: every free page is released).  The
+ * pages leave the free lists while madvise runs, so the heap lock is held
+ * only to take them and to put them back.
+ */
+size_t gci_mheap_scavenge(size_t max_bytes)
+{
+    size_t max_pages = (max_bytes + GCI_PAGE_BYTES - 1) / GCI_PAGE_BYTES;
+    if (max_pages == 0)
+        max_pages = 1;
+    pthread_mutex_lock(&heap.lock);
+    struct span *run = unreleased_run();
+    if (!run) {
+        pthread_mutex_unlock(&heap.lock);
+        return 0;
+    }
+    size_t npages = run->npages < max_pages ? run->npages : max_pages;
+    /* The top npages of the run: carve takes from the front, so take the
+     * front part as the rest and put it back at once. */
+    uintptr_t start = span_limit(run) - npages * GCI_PAGE_BYTES;
+    size_t keep = run->npages - npages;
+    bool needzero = run->needzero;
+    uintptr_t run_start = run->start;
+    carve(run, run->npages); /* the whole run leaves the lists */
+    if (keep)
+        add_free(run_start, keep, needzero, false);
+    pthread_mutex_unlock(&heap.lock);
+
+    bool ok = gci_os_release((void *)start, npages * GCI_PAGE_BYTES);
+
+    pthread_mutex_lock(&heap.lock);
+    add_free(start, npages, ok ? false : needzero, ok);
+    pthread_mutex_unlock(&heap.lock);
+    return ok ? npages * GCI_PAGE_BYTES : 0;
+}
+
 /* Gives every free page back to the OS (gc_release_memory); the pages
  * read as zero when next touched.  Returns the bytes released now. */
 size_t gci_mheap_release_free(void)
 {
-    size_t bytes = 0;
-    pthread_mutex_lock(&heap.lock);
-    for (size_t n = 1; n <= EXACT_LISTS; n++) {
-        struct span *head = n < EXACT_LISTS ? heap.exact[n] : heap.large;
-        for (struct span *run = head; run; run = run->next) {
-            if (run->released || !gci_os_release((void *)run->start,
-                                                 run->npages * GCI_PAGE_BYTES))
-                continue;
-            run->released = true;
-            run->needzero = false;
-            count_released(run, 1);
-            bytes += run->npages * GCI_PAGE_BYTES;
-        }
-    }
-    pthread_mutex_unlock(&heap.lock);
+    size_t bytes = 0, step;
+    while ((step = gci_mheap_scavenge(SIZE_MAX / 2)) > 0)
+        bytes += step;
     return bytes;
 }
 
@@ -297,8 +413,8 @@ static bool verify_run(struct span *run, size_t list_len, size_t *bytes)
                                  : run->npages >= EXACT_LISTS; /* HEAP-1 */
     ok &= pagemap_lookup(run->start) == run;                   /* PAGEMAP-1 */
     ok &= pagemap_lookup(span_limit(run) - 1) == run;
-    ok &= !free_neighbour(run->start - 1, run->start); /* HEAP-2 */
-    ok &= !free_neighbour(span_limit(run), span_limit(run));
+    ok &= !free_neighbour(run->start - 1, run->start, run->released);
+    ok &= !free_neighbour(span_limit(run), span_limit(run), run->released);
     *bytes += run->npages * GCI_PAGE_BYTES;
     if (!ok)
         fprintf(stderr, "gcheap: verify: bad free run %p (%zu pages)\n",

@@ -4,10 +4,9 @@
  * One table: name, what it sets, and a parser.  A value that cannot be
  * parsed is reported as "gcheap: ignoring GCHEAP_X=<value>: <why>" and
  * the default is kept.  docs/options.md lists the same table for readers.
- * Options of the concurrent collector (GCHEAP_CONCURRENT,
- * GCHEAP_MEMORY_LIMIT, GCHEAP_FORCE_PERIOD, GCHEAP_CHECKMARK) are not read
- * yet: they arrive with it.  GCHEAP_SUSPEND_SIGNAL is read by threads.c,
- * which owns the signal.
+ * Options of the concurrent collector (GCHEAP_CONCURRENT, GCHEAP_CHECKMARK)
+ * are not read yet: they arrive with it.  GCHEAP_SUSPEND_SIGNAL is read by
+ * threads.c, which owns the signal.
  */
 #include "internal.h"
 
@@ -70,6 +69,78 @@ static const char *set_mark_buffers(const char *v)
     return err;
 }
 
+/* A number followed by one of the units, or an error message.  *scale
+ * is the matching unit's multiplier. */
+struct unit {
+    const char *name;
+    uint64_t scale;
+};
+
+static const char *parse_scaled(const char *v, const struct unit *units,
+                                uint64_t max, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (end == v || *v == '-' || *v == '+' || *v == ' ')
+        return "not a number";
+    for (const struct unit *u = units; u->name; u++)
+        if (strcmp(end, u->name) == 0) {
+            if (errno || (u->scale && n > max / u->scale))
+                return "out of range";
+            *out = (uint64_t)n * u->scale;
+            return NULL;
+        }
+    return "unknown unit";
+}
+
+/* A byte count: "512MiB", "2GiB", "1000000" (bytes). */
+const char *gci_parse_bytes(const char *v, uint64_t *out)
+{
+    static const struct unit units[] = {{"", 1},
+                                        {"B", 1},
+                                        {"KiB", 1ull << 10},
+                                        {"MiB", 1ull << 20},
+                                        {"GiB", 1ull << 30},
+                                        {"TiB", 1ull << 40},
+                                        {NULL, 0}};
+    return parse_scaled(v, units, (uint64_t)INT64_MAX, out);
+}
+
+/* A duration in nanoseconds: "500ms", "30s", "2m"; "0" and "off": 0. */
+const char *gci_parse_duration(const char *v, uint64_t *out)
+{
+    static const struct unit units[] = {{"ms", 1000000ull},
+                                        {"s", 1000000000ull},
+                                        {"m", 60000000000ull},
+                                        {NULL, 0}};
+    if (strcmp(v, "off") == 0 || strcmp(v, "0") == 0) {
+        *out = 0;
+        return NULL;
+    }
+    const char *err = parse_scaled(v, units, UINT64_MAX / 2, out);
+    return err && strcmp(err, "unknown unit") == 0 ? "needs a unit: ms, s or m"
+                                                   : err;
+}
+
+static const char *set_memory_limit(const char *v)
+{
+    uint64_t n;
+    const char *err = gci_parse_bytes(v, &n);
+    if (!err)
+        gci_pacer_set_limit((int64_t)n);
+    return err;
+}
+
+static const char *set_force_period(const char *v)
+{
+    uint64_t n;
+    const char *err = gci_parse_duration(v, &n);
+    if (!err)
+        gci_opt_force_period_ns = n;
+    return err;
+}
+
 static const struct option {
     const char *name;
     const char *(*set)(const char *value);
@@ -77,6 +148,8 @@ static const struct option {
     {"GCHEAP_PERCENT", set_percent},
     {"GCHEAP_TRACE", set_trace},
     {"GCHEAP_MARK_BUFFERS", set_mark_buffers},
+    {"GCHEAP_MEMORY_LIMIT", set_memory_limit},
+    {"GCHEAP_FORCE_PERIOD", set_force_period},
 };
 
 void gci_options_init(void)

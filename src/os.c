@@ -39,11 +39,16 @@ bool gci_os_release(void *p, size_t bytes)
     return madvise(p, bytes, MADV_DONTNEED) == 0;
 }
 
+AO_t gci_meta_bytes; /* all gci_os_alloc_meta has mapped */
+
 void *gci_os_alloc_meta(size_t bytes)
 {
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    if (p == MAP_FAILED)
+        return NULL;
+    at_fetch_add(&gci_meta_bytes, bytes);
+    return p;
 }
 
 uint64_t gci_os_now_ns(void)

@@ -1,65 +1,195 @@
 /*
- * pacer.c -- when the next cycle starts (Go's GOGC rule).
+ * pacer.c -- when the next cycle starts: Go's GOGC rule, the soft memory
+ * limit, and the CPU limiter that keeps a limit set too low from
+ * thrashing.
  *
- * After a cycle that found `live` bytes reachable, the heap goal is
- *     goal = live * (1 + percent / 100),  at least 4 MiB * percent / 100,
- * and with the world stopped for the whole mark the cycle is triggered
- * when the pacer's heap (gci_heap_alloc: the bytes the last cycle marked,
- * plus what was allocated since, less what gc_free freed -- Go's heapLive;
- * sweeping does not lower it) reaches the goal.  A negative percent turns
- * automatic cycles off. The concurrent collector will start earlier, from the
- * measured ratio of allocation to marking work (issue "Concurrent marking").
+ * After a cycle that found `live` bytes reachable, the GOGC goal is
+ *     goal = live * (1 + percent / 100),  at least 4 MiB * percent / 100
+ * (none when percent < 0).  With a memory limit, the limit's goal is
+ *     limit_goal = limit - nonheap - headroom
+ * where nonheap is the memory the limit counts that is not object bytes
+ * (metadata, and the free slots of in-use spans as the last cycle found
+ * them; free pages are not counted: the scavenger returns them while the
+ * heap is over 95% of the limit), and headroom = limit * 3/100 + 1 MiB
+ * absorbs the error of that estimate (Go's memoryLimitHeapGoal).  The
+ * heap goal is the smaller of the two, and never below live + 1 MiB:
+ * a goal at or under the live heap would start a cycle at once, forever.
  *
- * Owns: percent, the last live size, the goal; the trigger is gci_trigger.
- * Concurrency: all atomic words; gc_set_percent may race a cycle's end,
- * and whichever writes the trigger last is from a consistent goal.
+ * The stop-the-world collector triggers at the goal: the cycle is due when
+ * the pacer's heap (gci_heap_alloc: the bytes the last cycle marked, plus
+ * what was allocated since, less what gc_free freed -- Go's heapLive;
+ * sweeping does not lower it) reaches it.  The concurrent collector will
+ * start earlier, from the measured ratio of allocation to marking work.
+ *
+ * The CPU limiter (Go's gcCPULimiter, simplified): a bucket of collector
+ * CPU time that fills by the collector's CPU time and drains by the
+ * program's, with a capacity of one second of every CPU.  Over 50% of the
+ * CPU for long enough fills it; while it is full the memory limit is set
+ * aside and the goal is the GOGC goal, or twice the live heap when that is
+ * larger or GOGC is off.  The program then exceeds its limit instead of
+ * doing nothing but collect; the bucket drains and the limit returns.
+ *
+ * Owns: percent, the limit, the last cycle's figures, the goal, the
+ * limiter; the trigger is gci_trigger.  The functions above the line are
+ * pure (test/unit/pacer.c drives them with simulated cycles).
+ * Concurrency: gc_set_percent and gc_set_memory_limit may race a cycle's
+ * end; `lock` orders them, and the trigger is always written from one
+ * consistent set of inputs.  The cycle takes `lock` with the world
+ * stopped, so the API takes it inside a no-stop region.
  */
 #include "internal.h"
 
-#define MIN_GOAL_BYTES ((uint64_t)4 << 20)
+#define MIB ((uint64_t)1 << 20)
+#define MIN_GOAL_BYTES (4 * MIB)
 
-AO_t gci_trigger = MIN_GOAL_BYTES;
-static AO_t percent = 100; /* an int, stored as size_t */
-static AO_t last_live;
-static AO_t goal = MIN_GOAL_BYTES;
+/* ---- Pure ---------------------------------------------------------------- */
 
-int gci_pacer_percent(void) { return (int)(ptrdiff_t)at_load(&percent); }
-
-uint64_t gci_pacer_goal(uint64_t live)
+uint64_t gci_pacer_gogc_goal(uint64_t live, int percent)
 {
-    int p = gci_pacer_percent();
-    if (p < 0)
+    if (percent < 0)
         return UINT64_MAX;
-    uint64_t g = live + live / 100 * (uint64_t)p + live % 100 * p / 100;
-    uint64_t floor = MIN_GOAL_BYTES / 100 * (uint64_t)p;
+    uint64_t p = (uint64_t)percent;
+    if (p && live / 100 > (UINT64_MAX / 2 - live) / p)
+        return UINT64_MAX / 2; /* beyond any heap: saturate */
+    uint64_t g = live + live / 100 * p + live % 100 * p / 100;
+    uint64_t floor = MIN_GOAL_BYTES * p / 100; /* p <= INT_MAX: no overflow */
     return g > floor ? g : floor;
 }
 
-static void set_goal(uint64_t live)
+uint64_t gci_pacer_limit_goal(uint64_t limit, uint64_t nonheap)
 {
-    uint64_t g = gci_pacer_goal(live);
+    if (limit >= (uint64_t)INT64_MAX)
+        return UINT64_MAX;
+    uint64_t headroom = limit / 100 * 3 + MIB;
+    return limit > nonheap + headroom ? limit - nonheap - headroom : 0;
+}
+
+void gci_limiter_update(struct gci_limiter *l, uint64_t gc_ns,
+                        uint64_t capacity_ns, unsigned ncpu)
+{
+    uint64_t cap = GCI_LIMITER_WINDOW_NS * ncpu;
+    uint64_t mut = capacity_ns > gc_ns ? capacity_ns - gc_ns : 0;
+    uint64_t b = l->bucket + gc_ns;
+    b = b > mut ? b - mut : 0;
+    l->bucket = b < cap ? b : cap;
+    l->on = l->bucket >= cap;
+}
+
+uint64_t gci_pacer_choose_goal(uint64_t live, int percent, uint64_t limit,
+                               uint64_t nonheap, bool limiter_on)
+{
+    uint64_t gogc = gci_pacer_gogc_goal(live, percent);
+    uint64_t goal = gogc;
+    if (limiter_on) {
+        uint64_t twice = 2 * live > MIN_GOAL_BYTES ? 2 * live : MIN_GOAL_BYTES;
+        if (limit < (uint64_t)INT64_MAX && (gogc == UINT64_MAX || gogc < twice))
+            goal = twice;
+    } else {
+        uint64_t lg = gci_pacer_limit_goal(limit, nonheap);
+        if (lg < goal)
+            goal = lg;
+    }
+    if (goal != UINT64_MAX && goal < live + MIB)
+        goal = live + MIB;
+    return goal;
+}
+
+/* ---- State --------------------------------------------------------------- */
+
+AO_t gci_trigger = MIN_GOAL_BYTES;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static AO_t percent = 100;         /* an int, stored as size_t */
+static AO_t limit = INT64_MAX;     /* bytes */
+static AO_t goal = MIN_GOAL_BYTES; /* the heap goal now in force */
+static uint64_t last_live, last_nonheap;
+static struct gci_limiter limiter;
+static AO_t limiting; /* limiter.on, for readers without the lock */
+static unsigned ncpu = 1;
+
+int gci_pacer_percent(void) { return (int)(ptrdiff_t)at_load(&percent); }
+uint64_t gci_pacer_heap_goal(void) { return at_load(&goal); }
+uint64_t gci_pacer_limit(void) { return at_load(&limit); }
+bool gci_pacer_limiting(void) { return at_load(&limiting) != 0; }
+
+/* Lock held. */
+static void set_goal(void)
+{
+    uint64_t g =
+        gci_pacer_choose_goal(last_live, gci_pacer_percent(), at_load(&limit),
+                              last_nonheap, limiter.on);
     at_store(&goal, g);
     at_store(&gci_trigger, g);
 }
 
-void gci_pacer_cycle_done(uint64_t live)
+void gci_pacer_init(unsigned cpus) { ncpu = cpus ? cpus : 1; }
+
+void gci_pacer_cycle_done(const struct gci_cycle_figures *f)
 {
-    at_store(&last_live, live);
-    set_goal(live);
+    pthread_mutex_lock(&lock);
+    last_live = f->live;
+    last_nonheap = f->nonheap;
+    gci_limiter_update(&limiter, f->gc_ns, f->wall_ns * ncpu, ncpu);
+    at_store(&limiting, limiter.on);
+    set_goal();
+    pthread_mutex_unlock(&lock);
 }
 
-uint64_t gci_pacer_heap_goal(void) { return at_load(&goal); }
-
-int gci_pacer_set_percent(int p)
+/* Lock held. */
+static int set_percent(int p)
 {
-    int old = (int)(ptrdiff_t)at_load(&percent);
+    int old = gci_pacer_percent();
     at_store(&percent, (size_t)(ptrdiff_t)p);
-    set_goal(at_load(&last_live));
+    set_goal();
     return old;
 }
 
+/* Lock held. */
+static int64_t set_limit(int64_t bytes)
+{
+    int64_t old = (int64_t)at_load(&limit);
+    if (bytes >= 0) {
+        at_store(&limit, (size_t)bytes);
+        set_goal();
+    }
+    return old;
+}
+
+/* From the options, during initialisation: no other thread runs yet. */
+int gci_pacer_set_percent(int p)
+{
+    pthread_mutex_lock(&lock);
+    int old = set_percent(p);
+    pthread_mutex_unlock(&lock);
+    return old;
+}
+
+int64_t gci_pacer_set_limit(int64_t bytes)
+{
+    pthread_mutex_lock(&lock);
+    int64_t old = set_limit(bytes);
+    pthread_mutex_unlock(&lock);
+    return old;
+}
+
+/* fork(): the lock may have been held by a thread the child lacks. */
+void gci_pacer_after_fork_child(void) { pthread_mutex_init(&lock, NULL); }
+
+/* The API takes the lock inside a no-stop region (gci_api_lock): a cycle
+ * takes it with the world stopped, so no stopped thread may hold it. */
 GCI_API int gc_set_percent(int p)
 {
-    init_once();
-    return gci_pacer_set_percent(p);
+    struct mcache *c = gci_api_lock(&lock);
+    int old = set_percent(p);
+    gci_api_unlock(c, &lock);
+    return old;
+}
+
+GCI_API int64_t gc_set_memory_limit(int64_t bytes)
+{
+    struct mcache *c = gci_api_lock(&lock);
+    int64_t old = set_limit(bytes);
+    gci_api_unlock(c, &lock);
+    if (bytes >= 0)
+        gci_sysmon_kick(); /* the scavenger's target moved */
+    return old;
 }

@@ -33,6 +33,7 @@ static void sweep_everything(void)
 static void *sweeper_main(void *arg)
 {
     (void)arg;
+    gci_library_thread_begin();
     pthread_mutex_lock(&wake_lock);
     for (;;) {
         while (served == requested)

@@ -49,6 +49,7 @@
 
 _Thread_local struct mcache *gci_tls_cache
     __attribute__((tls_model("initial-exec")));
+_Thread_local bool gci_tls_library_thread;
 static _Thread_local struct gthread *tls_thread
     __attribute__((tls_model("initial-exec")));
 
@@ -139,17 +140,35 @@ struct mcache *gci_thread_attach(void)
         gci_tls_cache = &t->cache;
     }
     pthread_mutex_unlock(&threads_lock);
-    if (t)
+    if (t) {
         pthread_setspecific(thread_key, t);
+        /* A registered thread must take the suspend signal, whatever mask
+         * it inherited (a thread started from one of the library's, which
+         * block everything, would otherwise hang the next stop). */
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, suspend_signal);
+        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    }
     return t ? &t->cache : NULL;
 }
 
+/* Marks the calling thread as one of the library's own (see internal.h);
+ * the first thing such a thread does. */
+void gci_library_thread_begin(void) { gci_tls_library_thread = true; }
+
 /* Takes a lock of the library for an API call, inside a no-stop region,
  * so that no stopped thread ever holds it and the collector may take it
- * while the world is stopped.  Returns the cache to pass to
+ * while the world is stopped.  The library's own threads are never
+ * stopped and take it plainly (the sysmon thread runs cycles, whose end
+ * takes the finalizer lock).  Returns the cache to pass to
  * gci_api_unlock (NULL if the thread could not be registered). */
 struct mcache *gci_api_lock(pthread_mutex_t *m)
 {
+    if (gci_tls_library_thread) { /* never stopped: a plain lock is safe */
+        pthread_mutex_lock(m);
+        return NULL;
+    }
     init_once();
     struct mcache *c = gci_tls_cache ? gci_tls_cache : gci_thread_attach();
     if (c)

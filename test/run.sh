@@ -5,10 +5,15 @@
 #   test/run.sh [--tally FILE] [--group NAME] [--wrap 'CMD ARGS'] BIN...
 #       With --tally, appends "NAME PASSED FAILED" to FILE and exits 0, so
 #       `make test` runs every group; without, prints the closing line.
+#       A test still running after GCHEAP_TEST_TIMEOUT seconds (default
+#       600) is killed and fails: a deadlock must not hang the suite.
 #   test/run.sh --summary FILE
 #       Prints the one closing "N passed, N failed" line over all groups
 #       and exits 1 if any test failed.
 tally=""; group="tests"; wrap=""
+limit=${GCHEAP_TEST_TIMEOUT:-600}
+killer=""
+command -v timeout >/dev/null 2>&1 && killer="timeout -k 10 $limit"
 if [ "$1" = "--summary" ]; then
     awk '{ p += $2; f += $3; if ($3 > 0) bad = bad " " $1 }
          END { if (bad != "") print "groups with failures:" bad;
@@ -27,7 +32,7 @@ pass=0; fail=0
 for t in "$@"; do
     log=$(mktemp)
     start=$(date +%s)
-    if $wrap "$t" >"$log" 2>&1; then
+    if $killer $wrap "$t" >"$log" 2>&1; then
         pass=$((pass + 1)); verdict=PASS
     else
         fail=$((fail + 1)); verdict=FAIL

@@ -28,6 +28,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 enum {
@@ -125,6 +126,21 @@ static long verify_list(const struct node *n, uint64_t tid, long count)
     return bad + (seen != count);
 }
 
+/* TSan holds a signal back while its thread blocks in pthread_mutex_lock,
+ * so a thread blocked behind one that was stopped holding slot_mu would
+ * never stop and the collector would wait forever: under TSan, spin with
+ * trylock (sched_yield delivers the signal).  Natively the signal
+ * interrupts the futex wait, and a plain lock is what a program uses. */
+static void lock_slots(void)
+{
+    if (!GCT_TSAN) {
+        pthread_mutex_lock(&slot_mu);
+        return;
+    }
+    while (pthread_mutex_trylock(&slot_mu) != 0)
+        sched_yield();
+}
+
 static void *worker(void *p)
 {
     struct arg *a = p;
@@ -162,7 +178,7 @@ static void *worker(void *p)
         for (int i = 0; i < 4; i++)
             if (give[i] == NULL)
                 FAIL("worker: allocation failed\n");
-        pthread_mutex_lock(&slot_mu);
+        lock_slots();
         int j = (int)(gct_rand(&s) % NSLOTS), placed = 0;
         for (int k = 0; k < NSLOTS && placed < 4; k++, j = (j + 1) % NSLOTS) {
             if (slots[j] == NULL && give[placed] != NULL) {

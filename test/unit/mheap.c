@@ -1,4 +1,5 @@
 /* Unit test of the page heap: neighbouring free spans coalesce (HEAP-2),
+ * the scavenger's step releases part of a run and keeps it apart,
  * freed pages are reused, free bytes add up (HEAP-4), dirty pages are
  * remembered (HEAP-3), growth beyond one arena works, and the verifier
  * catches a planted inconsistency. */
@@ -48,6 +49,46 @@ static void test_grow_past_an_arena(void)
     gci_mheap_free(again);
 }
 
+static void test_scavenge(void)
+{
+    gci_mheap_release_free(); /* from here, ours is the one resident run */
+    struct span *a = take(20);
+    uintptr_t a0 = a->start, top = a0 + 15 * GCI_PAGE_BYTES;
+    gci_mheap_free(a);
+    uint64_t rel0 = gci_mheap_released_bytes();
+    CHECK(gci_mheap_scavenge(5 * GCI_PAGE_BYTES) == 5 * GCI_PAGE_BYTES);
+    CHECK(gci_mheap_released_bytes() == rel0 + 5 * GCI_PAGE_BYTES);
+    struct span *hi = pagemap_lookup(top), *lo = pagemap_lookup(a0);
+    REQUIRE(hi && lo && hi != lo);
+    CHECK(hi->released && hi->npages >= 5 && !hi->needzero);
+    CHECK(!lo->released && lo->npages == 15 && lo->needzero);
+    CHECK(gci_mheap_verify()); /* adjacent, different states: HEAP-2 */
+
+    /* Before growing, the heap joins runs of different states. */
+    gci_mheap_merge_mixed();
+    struct span *m = pagemap_lookup(a0);
+    REQUIRE(m != NULL);
+    CHECK(!m->released && m->needzero && m->npages >= 20);
+    CHECK(gci_mheap_verify());
+    CHECK(gci_mheap_released_bytes() <= rel0); /* joined: resident now */
+
+    /* The scavenger takes it all back, in steps, and the released runs
+     * coalesce. */
+    size_t got = 0, step;
+    while ((step = gci_mheap_scavenge(7 * GCI_PAGE_BYTES)) > 0)
+        got += step;
+    CHECK(got >= 20 * GCI_PAGE_BYTES);
+    struct span *run = pagemap_lookup(a0);
+    REQUIRE(run != NULL);
+    CHECK(run->released && !run->needzero && run->npages >= 20);
+    CHECK(gci_mheap_verify());
+    uint64_t rel1 = gci_mheap_released_bytes();
+    struct span *b = take(20);
+    CHECK(!b->needzero); /* released pages read zero: no clearing due */
+    CHECK(gci_mheap_released_bytes() == rel1 - 20 * GCI_PAGE_BYTES);
+    gci_mheap_free(b);
+}
+
 static void test_verifier_catches_corruption(void)
 {
     struct span *a = take(4), *b = take(4);
@@ -70,8 +111,10 @@ static void test_verifier_catches_corruption(void)
 int main(void)
 {
     gc_init();
+    gci_scavenger_hold(); /* the free runs are ours to inspect */
     test_coalesce_and_reuse();
     test_grow_past_an_arena();
+    test_scavenge();
     test_verifier_catches_corruption();
     return check_done();
 }
