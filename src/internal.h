@@ -372,6 +372,8 @@ struct marker {
     struct span *last_span; /* ... and that span (world stopped: stable) */
     uintptr_t arena_key;    /* 1 + the arena number of the last lookup ... */
     struct arena *arena;    /* ... and its arena (NULL: none there) */
+    uint64_t scanned;       /* objects scanned by this worker */
+    bool recruit;           /* the first worker: wakes the others */
 };
 void gci_mark_range(struct marker *m, uintptr_t lo, uintptr_t hi);
 void gci_mark_stack(struct marker *m, uintptr_t lo, uintptr_t hi);
@@ -397,7 +399,9 @@ extern AO_t gci_work_nidle;
 void gci_work_init(size_t max_buffers);
 bool gci_work_push_slow(struct marker *m, uintptr_t lo, uintptr_t hi);
 bool gci_work_overflowed(void);
+bool gci_work_pending(const struct marker *m);
 void gci_work_begin(size_t nworkers);
+void gci_work_add_workers(size_t n);
 bool gci_work_get(struct marker *m);
 
 /* Queues [lo, hi) for scanning; false (and overflowed set) if dropped. */

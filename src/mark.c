@@ -169,10 +169,21 @@ static void scan_item(struct marker *m, uintptr_t lo, uintptr_t hi)
     gci_mark_range(m, lo, hi);
 }
 
+static void recruit_helpers(void);
+
+/* Objects the first worker scans alone before it wakes the helpers: a
+ * small mark (an idle program's cycle, the finalizer rounds) is over
+ * before a helper thread could even be scheduled. */
+#define RECRUIT_AFTER 64
+
 static void drain(struct marker *m)
 {
     struct fifo f = {.head = 0, .n = 0};
     for (;;) {
+        if (m->recruit && ++m->scanned > RECRUIT_AFTER) {
+            m->recruit = false;
+            recruit_helpers();
+        }
         uintptr_t lo, hi;
         while (f.n < PREFETCH_DEPTH && gci_work_pop(m, &lo, &hi)) {
             __builtin_prefetch((const void *)lo);
@@ -257,19 +268,37 @@ void gci_mark_after_fork_child(void)
     helpers.nhelpers = helpers.running = 0;
 }
 
-/* Drains the work lists with every worker; returns the bytes marked. */
-static uint64_t drain_all(struct marker *m)
+/* Wakes the helper threads into the drain under way (once per drain). */
+static void recruit_helpers(void)
 {
-    gci_work_flush(m);
     pthread_mutex_lock(&helpers.lock);
     start_helpers();
-    gci_work_begin(helpers.nhelpers + 1);
-    helpers.running = helpers.nhelpers;
-    helpers.marked_bytes = 0;
-    helpers.round++;
-    pthread_cond_broadcast(&helpers.start);
+    if (helpers.nhelpers > 0) {
+        gci_work_add_workers(helpers.nhelpers);
+        helpers.running = helpers.nhelpers;
+        helpers.round++;
+        pthread_cond_broadcast(&helpers.start);
+    }
     pthread_mutex_unlock(&helpers.lock);
+}
+
+/* Drains the work lists; returns the bytes the helpers marked.  The
+ * calling thread drains alone at first and wakes the helpers once the
+ * work proves larger than RECRUIT_AFTER objects. */
+static uint64_t drain_all(struct marker *m)
+{
+    if (!gci_work_pending(m)) /* nothing grey */
+        return 0;
+    gci_work_flush(m);
+    gci_work_begin(1);
+    pthread_mutex_lock(&helpers.lock);
+    helpers.running = 0;
+    helpers.marked_bytes = 0;
+    pthread_mutex_unlock(&helpers.lock);
+    m->recruit = true;
+    m->scanned = 0;
     drain(m);
+    m->recruit = false;
     pthread_mutex_lock(&helpers.lock);
     while (helpers.running)
         pthread_cond_wait(&helpers.done, &helpers.lock);

@@ -17,9 +17,11 @@
  * Concurrency: one lock per span class over its two lists and the `owner`
  * and `list` fields of its spans.
  * CENTRAL-1: a span with owner != 0 is on no list (list == LIST_OWNED).
- * CENTRAL-2: a span on a list has a live object (counting undrained
- *            freed bits as live); one on the partial list had a free slot
- *            when it was filed, one on the full list had none.
+ * CENTRAL-2: a span on the full list has a live object (counting
+ *            undrained freed bits as live) and had no free slot when it
+ *            was filed; one on the partial list had a free slot (it may
+ *            be empty: a sweep keeps up to KEEP_EMPTY empty spans per
+ *            class listed).
  */
 #include "internal.h"
 
@@ -32,6 +34,7 @@ struct spanq {
 struct mcentral {
     pthread_mutex_t lock;
     struct spanq partial, full;
+    size_t kept, kept_gen; /* empty spans kept by this sweep (sweepgen) */
 };
 
 static struct mcentral central[GCI_NUM_SPANCLASSES];
@@ -169,6 +172,13 @@ void gci_mcentral_release(struct span *s)
 
 #define SWEEP_BATCH 32 /* spans per hold of a class lock */
 
+/* Empty spans a sweep keeps listed per class, for the allocator to take
+ * again without a round trip through the page heap (freeing, coalescing,
+ * page-map writes, then carving and writing them again); the rest go
+ * back to the page heap, where other classes and the scavenger can have
+ * them. */
+#define KEEP_EMPTY 32
+
 /* Sweeps up to SWEEP_BATCH spans from the head of q; false when q has no
  * unswept span left. */
 static bool sweep_batch(struct mcentral *mc, struct spanq *q)
@@ -181,11 +191,14 @@ static bool sweep_batch(struct mcentral *mc, struct spanq *q)
         unlink_span(q, s);
         gci_span_sweep(s);
         size_t n = gci_span_count_alloc(s);
-        if (n == 0) {
+        if (mc->kept_gen != gen)
+            mc->kept = 0, mc->kept_gen = gen;
+        if (n == 0 && mc->kept >= KEEP_EMPTY) {
             at_store(&s->list, LIST_NONE);
             gci_mheap_free(s);
             continue;
         }
+        mc->kept += n == 0;
         at_store(&s->list, n == s->nelems ? LIST_FULL : LIST_PARTIAL);
         push_tail(list_of(mc, s), s);
     }
@@ -222,8 +235,7 @@ static bool span_filed_well(struct span *s, size_t spanclass, size_t want)
     size_t n = gci_span_count_alloc(s);
     bool ok = s->spanclass == spanclass && at_load(&s->owner) == 0 &&
               at_load(&s->list) == want && span_of((void *)s->start) == s;
-    ok &= n > 0;
-    ok &= want == LIST_PARTIAL ? n < s->nelems || !no_freed_bits(s) : true;
+    ok &= want == LIST_PARTIAL ? n < s->nelems || !no_freed_bits(s) : n > 0;
     return ok;
 }
 

@@ -170,6 +170,15 @@ void gci_work_begin(size_t nworkers)
     pthread_mutex_unlock(&wl.lock);
 }
 
+/* More workers join the drain under way (they are counted before they
+ * arrive, so marking cannot be found done without them). */
+void gci_work_add_workers(size_t n)
+{
+    pthread_mutex_lock(&wl.lock);
+    wl.nworkers += n;
+    pthread_mutex_unlock(&wl.lock);
+}
+
 /* Publishes a worker's partly filled buffer (roots marked by one worker
  * become work for all). */
 void gci_work_flush(struct marker *m)
@@ -179,6 +188,12 @@ void gci_work_flush(struct marker *m)
     else if (m->buf)
         put_empty(m->buf);
     m->buf = NULL;
+}
+
+/* Whether any grey item waits: in the worker's buffer or published. */
+bool gci_work_pending(const struct marker *m)
+{
+    return (m->buf && m->buf->n > 0) || at_load(&wl.nfull) > 0;
 }
 
 /* Reads and clears the overflow flag. */
