@@ -29,7 +29,7 @@
 
 static inline bool slot_live(const struct span *s, size_t index)
 {
-    return bit_get(s->alloc_bits, index) && !bit_get(s->freed_bits, index);
+    return span_bit(s, BM_ALLOC, index) && !span_bit(s, BM_FREED, index);
 }
 
 /* Zeroes an object about to be handed out: the common small sizes word
@@ -51,7 +51,7 @@ static inline void *take_slot(struct mcache *c, struct span *s)
     uint64_t cache = s->alloc_cache;
     unsigned bit = (unsigned)__builtin_ctzll(cache);
     s->alloc_cache = cache & (cache - 1);
-    AO_t *word = &s->alloc_bits[s->freeindex >> 6];
+    AO_t *word = span_bits(s, BM_ALLOC, s->freeindex >> 6);
     at_store(word, at_load(word) | ((uint64_t)1 << bit));
     void *p = (void *)span_object(s, s->freeindex + bit);
     at_bump(&c->nmalloc, 1);
@@ -201,8 +201,8 @@ static bool free_small(struct mcache *c, struct span *s, void *p)
     at_bump(&c->nfree, 1);
     at_bump(&c->bytes_freed, s->elemsize);
     if (at_load(&s->owner) != (size_t)c) /* false: a racing free won */
-        return !(at_fetch_or(&s->freed_bits[index >> 6], bit) & bit);
-    AO_t *word = &s->alloc_bits[index >> 6];
+        return !(at_fetch_or(span_bits(s, BM_FREED, index >> 6), bit) & bit);
+    AO_t *word = span_bits(s, BM_ALLOC, index >> 6);
     at_store(word, at_load(word) & ~bit);
     if ((index >> 6) == (s->freeindex >> 6))
         s->alloc_cache |= bit;

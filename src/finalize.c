@@ -146,7 +146,7 @@ void gci_finalize_mark_unreached(struct marker *m)
     for (struct fin *f = table; f; f = f->next) {
         struct span *s;
         size_t i;
-        if (gci_mark_find(f->obj, &s, &i) && !bit_get(s->mark_bits, i) &&
+        if (gci_mark_find(f->obj, &s, &i) && !span_bit(s, BM_MARK, i) &&
             s->kind != GCI_NOSCAN)
             gci_mark_range(m, f->obj, f->obj + s->elemsize);
     }
@@ -332,7 +332,7 @@ void gci_finalize_after_roots(void)
         struct span *s;
         size_t i;
         if (target && gci_mark_find((uintptr_t)target, &s, &i) &&
-            !bit_get(s->mark_bits, i)) {
+            !span_bit(s, BM_MARK, i)) {
             *w->link = NULL;
             *pp = w->next;
             w->next = spare_weaks;

@@ -109,11 +109,25 @@ struct span {
     AO_t list;  /* enum span_list */
     struct span *next, *prev;
 
-    AO_t *alloc_bits;
-    AO_t *freed_bits;
-    AO_t *mark_bits; /* the collector's; kept clear by the allocator */
-    AO_t bits[];     /* 3 * nwords words */
+    AO_t bits[]; /* 3 * nwords words: the bitmaps, interleaved */
 };
+
+/* The three bitmaps of a span (alloc, freed, and mark -- the collector's,
+ * kept clear by the allocator) are interleaved word by word: bits[3w],
+ * bits[3w+1] and bits[3w+2] cover the same 64 slots, so that the marker,
+ * which tests all three for every candidate pointer, finds them in one
+ * cache line (three separate bitmaps cost up to three misses). */
+enum { BM_ALLOC, BM_FREED, BM_MARK };
+
+static inline AO_t *span_bits(const struct span *s, unsigned which, size_t w)
+{
+    return (AO_t *)&s->bits[3 * w + which];
+}
+
+static inline bool span_bit(const struct span *s, unsigned which, size_t i)
+{
+    return (at_load(span_bits(s, which, i >> 6)) >> (i & 63)) & 1;
+}
 
 static inline size_t span_class_of(unsigned cls, enum gci_kind kind)
 {
@@ -144,11 +158,6 @@ static inline size_t span_index(const struct span *s, uintptr_t p)
 static inline uintptr_t span_object(const struct span *s, size_t index)
 {
     return s->start + index * s->elemsize;
-}
-
-static inline bool bit_get(const AO_t *words, size_t i)
-{
-    return (at_load(&words[i >> 6]) >> (i & 63)) & 1;
 }
 
 /* Words of a bitmap of n bits, as kept in span.bits. */

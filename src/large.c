@@ -50,7 +50,7 @@ void *gci_large_alloc(struct mcache *c, size_t size, enum gci_kind kind)
         memset(p, 0, s->elemsize);
     pthread_mutex_lock(&large_lock);
     list_add(s);
-    at_store(&s->alloc_bits[0], 1);
+    at_store(span_bits(s, BM_ALLOC, 0), 1);
     pthread_mutex_unlock(&large_lock);
     at_bump(&c->nmalloc, 1);
     at_bump(&c->bytes_alloc, s->elemsize);
@@ -63,7 +63,7 @@ void *gci_large_alloc(struct mcache *c, size_t size, enum gci_kind kind)
 bool gci_large_free(struct mcache *c, struct span *s)
 {
     pthread_mutex_lock(&large_lock);
-    if (!at_cas(&s->alloc_bits[0], 1, 0)) {
+    if (!at_cas(span_bits(s, BM_ALLOC, 0), 1, 0)) {
         pthread_mutex_unlock(&large_lock);
         return false;
     }

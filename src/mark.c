@@ -41,8 +41,7 @@ bool gci_mark_find(uintptr_t v, struct span **sp, size_t *index)
     if (!s)
         return false;
     size_t i = span_index(s, v);
-    if (i >= s->nelems || !bit_get(s->alloc_bits, i) ||
-        bit_get(s->freed_bits, i))
+    if (i >= s->nelems || !span_bit(s, BM_ALLOC, i) || span_bit(s, BM_FREED, i))
         return false;
     *sp = s;
     *index = i;
@@ -53,13 +52,13 @@ bool gci_is_marked(const void *p)
 {
     struct span *s;
     size_t i;
-    return gci_mark_find((uintptr_t)p, &s, &i) && bit_get(s->mark_bits, i);
+    return gci_mark_find((uintptr_t)p, &s, &i) && span_bit(s, BM_MARK, i);
 }
 
 /* Shades object `index` of s grey (or black if it holds no pointers). */
 void gci_mark_object(struct marker *m, struct span *s, size_t index)
 {
-    AO_t *word = &s->mark_bits[index >> 6];
+    AO_t *word = span_bits(s, BM_MARK, index >> 6);
     uint64_t bit = (uint64_t)1 << (index & 63);
     if ((at_load(word) & bit) || (at_fetch_or(word, bit) & bit))
         return;
@@ -98,8 +97,7 @@ static __attribute__((noinline)) void mark_word(struct marker *m, uintptr_t v)
         m->last_span = s;
     }
     size_t i = span_index(s, v);
-    if (i < s->nelems && bit_get(s->alloc_bits, i) &&
-        !bit_get(s->freed_bits, i))
+    if (i < s->nelems && span_bit(s, BM_ALLOC, i) && !span_bit(s, BM_FREED, i))
         gci_mark_object(m, s, i);
 }
 
@@ -316,7 +314,7 @@ static void rescan_span(struct span *s, void *arg)
     if (s->kind == GCI_NOSCAN)
         return;
     for (size_t i = 0; i < s->nelems; i++)
-        if (bit_get(s->mark_bits, i)) {
+        if (span_bit(s, BM_MARK, i)) {
             uintptr_t obj = span_object(s, i);
             gci_mark_range(arg, obj, obj + s->elemsize);
         }
@@ -361,12 +359,13 @@ verify_span(struct span *s, void *arg)
 {
     struct verify *v = arg;
     for (size_t w = 0; w < s->nwords; w++)
-        if (at_load(&s->mark_bits[w]) & ~at_load(&s->alloc_bits[w]))
+        if (at_load(span_bits(s, BM_MARK, w)) &
+            ~at_load(span_bits(s, BM_ALLOC, w)))
             complain(v, "marked free slot in span", s->start, 0);
     if (s->kind == GCI_NOSCAN)
         return;
     for (size_t i = 0; i < s->nelems; i++) {
-        if (!bit_get(s->mark_bits, i))
+        if (!span_bit(s, BM_MARK, i))
             continue;
         uintptr_t obj = span_object(s, i);
         for (uintptr_t p = obj; p < obj + s->elemsize; p += sizeof p) {
@@ -376,7 +375,7 @@ verify_span(struct span *s, void *arg)
 #endif
             struct span *t;
             size_t j;
-            if (gci_mark_find(word, &t, &j) && !bit_get(t->mark_bits, j))
+            if (gci_mark_find(word, &t, &j) && !span_bit(t, BM_MARK, j))
                 complain(v, "black object points to a white one", obj, word);
         }
     }

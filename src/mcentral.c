@@ -224,7 +224,7 @@ void gci_mcentral_sweep_all(void)
 static bool no_freed_bits(const struct span *s)
 {
     for (size_t w = 0; w < s->nwords; w++)
-        if (at_load(&s->freed_bits[w]))
+        if (at_load(span_bits(s, BM_FREED, w)))
             return false;
     return true;
 }

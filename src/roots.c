@@ -100,7 +100,7 @@ static void mark_uncollectable(struct span *s, void *arg)
     if (s->kind != GCI_UNCOLLECTABLE)
         return;
     for (size_t i = 0; i < s->nelems; i++)
-        if (bit_get(s->alloc_bits, i) && !bit_get(s->freed_bits, i))
+        if (span_bit(s, BM_ALLOC, i) && !span_bit(s, BM_FREED, i))
             gci_mark_object(arg, s, i);
 }
 

@@ -2,9 +2,10 @@
  * span.c -- span metadata: allocating the structs, and the bitmap
  * operations on one span.
  *
- * A span struct carries its three bitmaps (alloc, freed, mark) inline, sized
- * for its object count, so a span of 32 objects costs 3 words of bitmap and
- * one of 1024 objects 48.  Structs come from five pools (1, 2, 4, 8 or 16
+ * A span struct carries its three bitmaps (alloc, freed, mark) inline and
+ * interleaved word by word (internal.h, span_bits), sized for its object
+ * count, so a span of 32 objects costs 3 words of bitmap and one of 1024
+ * objects 48.  Structs come from five pools (1, 2, 4, 8 or 16
  * words per bitmap), each a free list over 64 KiB chunks of metadata
  * memory; structs are never returned to the OS, so a stale page-map entry
  * never points at unmapped memory.
@@ -90,9 +91,6 @@ void gci_span_init_objects(struct span *s, unsigned cls, enum gci_kind kind)
     size_t nw = bitmap_words(s->nelems);
     GCI_ASSERT(nw <= s->nwords);
     s->nwords = (uint8_t)nw;
-    s->alloc_bits = s->bits;
-    s->freed_bits = s->bits + nw;
-    s->mark_bits = s->bits + 2 * nw;
     memset(s->bits, 0, 3 * nw * sizeof(AO_t));
     s->freeindex = 0;
     s->alloc_cache = 0;
@@ -104,7 +102,7 @@ bool gci_span_prime(struct span *s, size_t from_word)
 {
     for (size_t w = from_word; w < s->nwords; w++) {
         uint64_t free_slots =
-            ~at_load(&s->alloc_bits[w]) & span_word_mask(s, w);
+            ~at_load(span_bits(s, BM_ALLOC, w)) & span_word_mask(s, w);
         if (free_slots) {
             s->freeindex = (uint32_t)(w * 64);
             s->alloc_cache = free_slots;
@@ -122,9 +120,10 @@ size_t gci_span_drain(struct span *s)
 {
     size_t n = 0;
     for (size_t w = 0; w < s->nwords; w++) {
-        uint64_t freed = at_take(&s->freed_bits[w]);
+        uint64_t freed = at_take(span_bits(s, BM_FREED, w));
         if (freed) {
-            at_store(&s->alloc_bits[w], at_load(&s->alloc_bits[w]) & ~freed);
+            at_store(span_bits(s, BM_ALLOC, w),
+                     at_load(span_bits(s, BM_ALLOC, w)) & ~freed);
             n += (size_t)__builtin_popcountll(freed);
         }
     }
@@ -135,7 +134,7 @@ size_t gci_span_count_alloc(const struct span *s)
 {
     size_t n = 0;
     for (size_t w = 0; w < s->nwords; w++)
-        n += (size_t)__builtin_popcountll(at_load(&s->alloc_bits[w]));
+        n += (size_t)__builtin_popcountll(at_load(span_bits(s, BM_ALLOC, w)));
     return n;
 }
 
@@ -160,14 +159,14 @@ size_t gci_span_sweep(struct span *s)
     size_t n = 0;
     gci_span_drain(s);
     for (size_t w = 0; w < s->nwords; w++) {
-        uint64_t alloc = at_load(&s->alloc_bits[w]);
-        uint64_t dead = alloc & ~at_load(&s->mark_bits[w]);
+        uint64_t alloc = at_load(span_bits(s, BM_ALLOC, w));
+        uint64_t dead = alloc & ~at_load(span_bits(s, BM_MARK, w));
         if (s->kind == GCI_UNCOLLECTABLE)
             dead = 0;
-        at_store(&s->mark_bits[w], 0);
+        at_store(span_bits(s, BM_MARK, w), 0);
         if (!dead)
             continue;
-        at_store(&s->alloc_bits[w], alloc & ~dead);
+        at_store(span_bits(s, BM_ALLOC, w), alloc & ~dead);
         n += (size_t)__builtin_popcountll(dead);
 #if GCHEAP_VALGRIND
         for (; dead; dead &= dead - 1)

@@ -102,8 +102,9 @@ static void plant_missed_mark(void)
     struct node *child = victim_parent->next;
     struct span *s = span_of(child);
     size_t i = span_index(s, (uintptr_t)child);
-    at_store(&s->mark_bits[i >> 6],
-             at_load(&s->mark_bits[i >> 6]) & ~((uint64_t)1 << (i & 63)));
+    at_store(span_bits(s, BM_MARK, i >> 6),
+             at_load(span_bits(s, BM_MARK, i >> 6)) &
+                 ~((uint64_t)1 << (i & 63)));
 }
 
 static void record(const char *msg)
