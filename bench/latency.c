@@ -1,0 +1,152 @@
+/*
+ * latency.c -- how long the program stops for the collector, as the program
+ * sees it, with a large live heap; for gcheap and bdwgc (bench/go/latency.go
+ * is the same program in Go).
+ *
+ * What it does (L = live MiB, argv[1], default 2048; S = seconds, argv[2],
+ * default 10):
+ *   1. builds a live heap of L MiB of 64-byte nodes in CHAINS linked lists
+ *      hanging off one root array (many lists, so that marking them can be
+ *      shared between threads);
+ *   2. for S seconds, allocates short-lived 64-byte objects as fast as it
+ *      can, in iterations of BATCH allocations, writing each object and
+ *      keeping the last WINDOW of them reachable from a ring;
+ *   3. records every iteration's duration in a histogram of 1 us buckets
+ *      (up to 10 s), and checks the live lists at the end.
+ * A collection that stops the program shows up as one long iteration: the
+ * longest iteration is the largest pause the program saw ("max gap").  One
+ * machine-readable line:
+ *   RESULT bench=latency alloc=NAME live_mib=L seconds=S allocs_per_s=R
+ *          max_gap_us=G p999_us=P p99_us=Q gcs=N maxrss_kib=K check=C
+ * (on one line), where R is the allocation rate of step 2, P and Q the
+ * 99.9th and 99th percentile iteration times, N the collections during
+ * step 2, C the number of live nodes found intact.
+ *
+ * Usage: latency-<alloc> [live MiB] [seconds]
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gcvariant.h"
+
+#if defined(ALLOC_GCHEAP)
+static uint64_t collections(void)
+{
+    gc_stats st;
+    gc_get_stats(&st);
+    return st.num_gc;
+}
+#elif defined(ALLOC_BDWGC)
+static uint64_t collections(void) { return (uint64_t)GC_get_gc_no(); }
+#else
+#error "latency.c compares the collectors only: ALLOC_GCHEAP or ALLOC_BDWGC"
+#endif
+
+enum {
+    CHAINS = 4096,
+    BATCH = 64,    /* allocations per timed iteration */
+    WINDOW = 4096, /* short-lived objects kept reachable at a time */
+    BUCKETS = 10 * 1000 * 1000, /* 1 us each: up to 10 s */
+};
+
+struct node {
+    struct node *next;
+    uint64_t id, sum;
+    uint64_t pad[5];
+};
+
+static uint64_t node_sum(uint64_t id) { return id * 0x9e3779b97f4a7c15ull ^ 7; }
+
+static struct node *new_node(uint64_t id, struct node *next)
+{
+    struct node *n = node_alloc(sizeof *n);
+    if (n == NULL) {
+        fprintf(stderr, "latency: out of memory\n");
+        exit(1);
+    }
+    n->next = next;
+    n->id = id;
+    n->sum = node_sum(id);
+    return n;
+}
+
+static uint64_t percentile(const uint32_t *hist, uint64_t total, double q)
+{
+    uint64_t want = (uint64_t)((double)total * q), seen = 0;
+    for (uint64_t i = 0; i < BUCKETS; i++) {
+        seen += hist[i];
+        if (seen > want)
+            return i;
+    }
+    return BUCKETS;
+}
+
+int main(int argc, char **argv)
+{
+    long live_mib = argc > 1 ? atol(argv[1]) : 2048;
+    double seconds = argc > 2 ? atof(argv[2]) : 10;
+    if (live_mib < 1 || seconds <= 0) {
+        fprintf(stderr, "usage: %s [live MiB] [seconds]\n", argv[0]);
+        return 2;
+    }
+    alloc_init();
+
+    /* 1. The live heap. */
+    struct node **chains =
+        checked(node_alloc(CHAINS * sizeof *chains), "the chains");
+    uint64_t nodes = (uint64_t)live_mib * 1048576 / sizeof(struct node);
+    for (uint64_t i = 0; i < CHAINS; i++)
+        chains[i] = NULL;
+    for (uint64_t i = 0; i < nodes; i++)
+        chains[i % CHAINS] = new_node(i, chains[i % CHAINS]);
+    printf("latency: %s, %" PRIu64 " live nodes (%ld MiB) in %d chains\n",
+           ALLOC_NAME, nodes, live_mib, CHAINS);
+
+    /* 2. Short-lived allocation at full speed. */
+    uint32_t *hist = checked(calloc(BUCKETS, sizeof *hist), "the histogram");
+    struct node **ring = checked(node_alloc(WINDOW * sizeof *ring), "the ring");
+    for (int i = 0; i < WINDOW; i++)
+        ring[i] = NULL;
+    uint64_t gc0 = collections(), iters = 0, allocs = 0, max_ns = 0;
+    double start = now_seconds(), last = start, end = start + seconds;
+    for (;;) {
+        for (int k = 0; k < BATCH; k++, allocs++)
+            ring[allocs % WINDOW] = new_node(allocs, NULL);
+        double t = now_seconds();
+        uint64_t ns = (uint64_t)((t - last) * 1e9);
+        uint64_t us = ns / 1000;
+        hist[us < BUCKETS ? us : BUCKETS - 1]++;
+        if (ns > max_ns)
+            max_ns = ns;
+        iters++;
+        last = t;
+        if (t >= end)
+            break;
+    }
+    double took = last - start;
+    uint64_t gcs = collections() - gc0;
+
+    /* 3. The live heap must be intact. */
+    uint64_t intact = 0;
+    for (uint64_t i = 0; i < CHAINS; i++)
+        for (struct node *n = chains[i]; n != NULL; n = n->next)
+            intact += n->sum == node_sum(n->id) && n->id % CHAINS == i;
+    if (intact != nodes)
+        fprintf(stderr, "latency: %" PRIu64 " of %" PRIu64 " nodes damaged\n",
+                nodes - intact, nodes);
+
+    printf("RESULT bench=latency alloc=%s live_mib=%ld seconds=%.2f "
+           "allocs_per_s=%.0f max_gap_us=%.0f p999_us=%" PRIu64
+           " p99_us=%" PRIu64 " gcs=%" PRIu64 " maxrss_kib=%ld check=%" PRIu64
+           "\n",
+           ALLOC_NAME, live_mib, took, (double)allocs / took, max_ns / 1e3,
+           percentile(hist, iters, 0.999), percentile(hist, iters, 0.99), gcs,
+           maxrss_kib(), intact);
+    free(hist);
+    return intact == nodes ? 0 : 1;
+}

@@ -1,0 +1,65 @@
+#!/bin/sh
+# run-latency.sh -- run bench/latency with gcheap, bdwgc and Go in the same
+# run and print the pause figures side by side.
+#
+#   sh run-latency.sh [-l live_mib] [-s seconds] [-r runs] DIR
+#
+#   DIR      where latency-gcheap, latency-bdwgc, latency-go are
+#            (../build/bench)
+#   -l MiB   live heap (default 2048)
+#   -s S     seconds of allocation (default 10)
+#   -r N     runs of each binary, interleaved (default 1); the table shows
+#            the worst max gap and p99.9 over the runs and the lowest
+#            allocation rate -- for pauses the bad run is the one that
+#            counts
+#
+# Columns: allocation rate (million 64-byte objects/s), max gap (the
+# longest iteration of 64 allocations: the largest pause the program saw),
+# p99.9 and p99 iteration times, collections, peak RSS.  Benchmark figures,
+# not tests: the exit status is non-zero only if a run fails.
+set -eu
+live=2048 secs=10 runs=1
+while getopts l:s:r: opt; do
+    case $opt in
+    l) live=$OPTARG ;;
+    s) secs=$OPTARG ;;
+    r) runs=$OPTARG ;;
+    *) echo "usage: $0 [-l live_mib] [-s seconds] [-r runs] DIR" >&2; exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 1 ] || { echo "usage: $0 [-l live_mib] [-s seconds] [-r runs] DIR" >&2; exit 2; }
+dir=$1
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+echo "# host: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPUs; live ${live} MiB, ${secs} s, ${runs} run(s)"
+i=1
+while [ "$i" -le "$runs" ]; do
+    for a in gcheap bdwgc go; do
+        line=$("$dir/latency-$a" "$live" "$secs" | grep '^RESULT') || {
+            echo "$0: latency-$a failed" >&2; exit 1; }
+        echo "run $i  $line"
+        echo "$line" >>"$out"
+    done
+    i=$((i + 1))
+done
+echo
+awk '
+function val(k,   i, kv) { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) return kv[2] } }
+{ a = val("alloc"); r = val("allocs_per_s") / 1e6; g = val("max_gap_us") / 1000
+  p = val("p999_us"); q = val("p99_us"); n = val("gcs"); m = val("maxrss_kib") / 1024
+  if (!(a in rate) || r < rate[a]) rate[a] = r
+  if (g > gap[a]) gap[a] = g
+  if (p > p999[a]) p999[a] = p
+  if (q > p99[a]) p99[a] = q
+  if (n > gcs[a]) gcs[a] = n
+  if (m > rss[a]) rss[a] = m }
+END {
+  printf "%-8s %12s %12s %10s %9s %6s %10s\n", "alloc", "Mallocs/s", "max gap ms", "p99.9 us", "p99 us", "gcs", "rss MiB"
+  split("gcheap bdwgc go", order, " ")
+  for (k = 1; k <= 3; k++) { a = order[k]
+    printf "%-8s %12.1f %12.1f %10d %9d %6d %10.0f\n", a, rate[a], gap[a], p999[a], p99[a], gcs[a], rss[a] }
+  printf "\nratios gcheap/other: alloc rate x%.2f (bdwgc) x%.2f (go); max gap x%.3f (bdwgc) x%.3f (go)\n",
+    rate["gcheap"] / rate["bdwgc"], rate["gcheap"] / rate["go"], gap["gcheap"] / gap["bdwgc"], gap["gcheap"] / gap["go"]
+  printf "targets (concurrent mode, not built yet): max gap <= 1 ms, p99.9 <= 100 us, alloc rate >= 2x bdwgc\n"
+}' "$out"
