@@ -20,8 +20,9 @@
  *      it, nothing changes the page heap until the restart.
  *   2. Mark (mark.c): grey the roots -- static data, registered ranges,
  *      stacks and registers, fibers, uncollectable objects, what
- *      finalizers keep alive -- and drain the grey lists with one worker
- *      per CPU.  Bounded work lists; an overflow rescans marked objects.
+ *      finalizers keep alive -- and drain the grey lists with up to one
+ *      worker per CPU (helpers join once the work proves non-trivial).  Bounded
+ * work lists; an overflow rescans marked objects.
  *   3. Weak links to objects left white are cleared; then finalizable
  *      white objects keep what they reference alive, and those no other
  *      finalizable object reaches are queued and kept (finalize.c).
@@ -308,6 +309,7 @@ GCI_API void gc_release_memory(void)
      * it (and a cycle waits for the release to end). */
     struct mcache *c = gci_tls_cache;
     gci_nostop_begin(c);
+    gci_mcentral_free_empty();
     gci_mheap_release_free();
     gci_nostop_end(c);
 }

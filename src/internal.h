@@ -265,6 +265,7 @@ void gci_mheap_unlock(void);
 bool gci_mheap_verify(void);
 void gci_mheap_each_span(void (*fn)(struct span *s, void *arg), void *arg);
 size_t gci_mheap_release_free(void);
+void gci_mcentral_free_empty(void);
 size_t gci_mheap_scavenge(size_t max_bytes);
 void gci_mheap_merge_mixed(void);
 uint64_t gci_mheap_released_bytes(void);
@@ -411,6 +412,7 @@ bool gci_work_overflowed(void);
 bool gci_work_pending(const struct marker *m);
 void gci_work_begin(size_t nworkers);
 void gci_work_add_workers(size_t n);
+void gci_work_end(void);
 bool gci_work_get(struct marker *m);
 
 /* Queues [lo, hi) for scanning; false (and overflowed set) if dropped. */

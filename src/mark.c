@@ -11,8 +11,10 @@
  * and that slot is live (alloc bit set, freed bit clear).  Interior
  * pointers count; free slots and span tails never get marked.
  *
- * With the world stopped, one worker per CPU drains the work lists: the
- * collecting thread plus CPUs-1 helper threads started on first use.
+ * With the world stopped, up to one worker per CPU drains the work lists:
+ * the collecting thread, which starts alone, plus CPUs-1 helper threads
+ * (started on first use) that it wakes once it has scanned RECRUIT_AFTER
+ * objects.
  * Objects over CHUNK_BYTES are scanned CHUNK_BYTES at a time, the rest
  * pushed back as work, so one huge object is shared between workers.
  *
@@ -302,6 +304,7 @@ static uint64_t drain_all(struct marker *m)
         pthread_cond_wait(&helpers.done, &helpers.lock);
     uint64_t bytes = helpers.marked_bytes;
     pthread_mutex_unlock(&helpers.lock);
+    gci_work_end();
     return bytes;
 }
 

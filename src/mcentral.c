@@ -83,9 +83,9 @@ static void own(struct span *s, struct mcache *c)
     at_store(&s->owner, (size_t)c);
 }
 
-/* A span with a free slot once its freed bits are drained: taken off its
- * list and owned by c.  An empty one found on the way goes back to the
- * page heap (the class lock is dropped for that); a full one is refiled. */
+/* A span with a free slot once its freed bits are drained (or none in
+ * use at all): taken off its list and owned by c; NULL, with the span
+ * refiled on the full list, when it has no free slot. */
 static struct span *claim(struct mcentral *mc, struct spanq *from,
                           struct span *s, struct mcache *c)
 {
@@ -217,6 +217,37 @@ void gci_mcentral_sweep_all(void)
                 more = sweep_batch(mc, q);
                 pthread_mutex_unlock(&mc->lock);
             }
+        }
+    }
+}
+
+/* Hands every empty listed span back to the page heap: gc_release_memory,
+ * so that the spans sweeps keep listed (KEEP_EMPTY) go back to the OS too.
+ * Only swept spans are looked at. */
+void gci_mcentral_free_empty(void)
+{
+    for (size_t i = GCI_NUM_KINDS; i < GCI_NUM_SPANCLASSES; i++) {
+        struct mcentral *mc = &central[i];
+        struct span *empty = NULL;
+        pthread_mutex_lock(&mc->lock);
+        for (struct span *s = mc->partial.head, *next; s; s = next) {
+            next = s->next;
+            if (s->sweepgen != at_load(&gci_sweepgen))
+                continue; /* sweeping in place would break the lists'
+                             unswept-first order; gc_collect swept all */
+            gci_span_drain(s);
+            if (gci_span_count_alloc(s) != 0)
+                continue;
+            unlink_span(&mc->partial, s);
+            at_store(&s->list, LIST_NONE);
+            s->next = empty;
+            empty = s;
+        }
+        pthread_mutex_unlock(&mc->lock);
+        for (struct span *s = empty, *next; s; s = next) {
+            next = s->next;
+            s->next = NULL;
+            gci_mheap_free(s);
         }
     }
 }

@@ -33,7 +33,7 @@ static struct {
     size_t nbuffers, max_buffers;
     size_t nworkers;
     AO_t nfull; /* buffers on `full`: written under lock, polled without */
-    bool done;
+    AO_t done;  /* written under lock, polled without by spinners */
     AO_t overflowed;
 } wl = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
@@ -134,23 +134,25 @@ bool gci_work_get(struct marker *m)
         m->buf = NULL;
     }
     pthread_mutex_lock(&wl.lock);
-    while (!wl.full && !wl.done) {
+    while (!wl.full && !at_load(&wl.done)) {
         at_store(&gci_work_nidle, at_load(&gci_work_nidle) + 1);
         if (at_load(&gci_work_nidle) == wl.nworkers) {
-            wl.done = true;
+            at_store(&wl.done, 1);
             pthread_cond_broadcast(&wl.cond);
             break;
         }
         pthread_mutex_unlock(&wl.lock);
-        for (int i = 0; i < IDLE_SPINS && at_load(&wl.nfull) == 0; i++)
+        for (int i = 0;
+             i < IDLE_SPINS && at_load(&wl.nfull) == 0 && !at_load(&wl.done);
+             i++)
             gci_cpu_relax();
         pthread_mutex_lock(&wl.lock);
-        if (!wl.full && !wl.done)
+        if (!wl.full && !at_load(&wl.done))
             pthread_cond_wait(&wl.cond, &wl.lock);
         at_store(&gci_work_nidle, at_load(&gci_work_nidle) - 1);
     }
     struct workbuf *b = NULL;
-    if (!wl.done && wl.full) {
+    if (!at_load(&wl.done) && wl.full) {
         b = wl.full;
         wl.full = b->next;
         at_store(&wl.nfull, at_load(&wl.nfull) - 1);
@@ -166,7 +168,18 @@ void gci_work_begin(size_t nworkers)
     pthread_mutex_lock(&wl.lock);
     wl.nworkers = nworkers;
     at_store(&gci_work_nidle, 0);
-    wl.done = false;
+    at_store(&wl.done, 0);
+    pthread_mutex_unlock(&wl.lock);
+}
+
+/* After a drain, when every worker has left it: no worker is idle any
+ * more.  (The count must not stay up between drains: pushes made while
+ * roots are marked would take it for an idle worker and split buffers,
+ * filling the bounded pool with half-empty ones until it overflows.) */
+void gci_work_end(void)
+{
+    pthread_mutex_lock(&wl.lock);
+    at_store(&gci_work_nidle, 0);
     pthread_mutex_unlock(&wl.lock);
 }
 
