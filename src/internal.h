@@ -353,6 +353,7 @@ void gci_threads_after_fork(void);
  * are never registered, never stopped, and never run program code. */
 extern _Thread_local bool gci_tls_library_thread;
 void gci_library_thread_begin(void);
+bool gci_start_library_thread(void *(*fn)(void *));
 extern _Thread_local struct mcache *gci_tls_cache
     __attribute__((tls_model("initial-exec")));
 

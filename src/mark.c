@@ -242,21 +242,8 @@ static void start_helpers(void)
     size_t want = cpus > 1 ? (size_t)cpus - 1 : 0;
     if (want > MAX_HELPERS)
         want = MAX_HELPERS;
-    while (helpers.nhelpers < want) {
-        pthread_t t;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_BLOCK, &all, &old);
-        int err = pthread_create(&t, &attr, helper_main, NULL);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        pthread_attr_destroy(&attr);
-        if (err)
-            break;
+    while (helpers.nhelpers < want && gci_start_library_thread(helper_main))
         helpers.nhelpers++;
-    }
 }
 
 /* fork(): the child has no helper threads until it marks. */

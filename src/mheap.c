@@ -176,55 +176,6 @@ static struct span *find_run(size_t npages)
     return best;
 }
 
-/* Takes a free run off its list and out of the page map, and frees its
- * struct; its bytes leave free_bytes (and released_bytes). */
-static void unfile(struct span *run)
-{
-    at_fetch_add(&heap.free_bytes, (size_t)0 - run->npages * GCI_PAGE_BYTES);
-    list_remove(run);
-    set_ends(run, NULL);
-    count_released(run, -1);
-    gci_span_delete(run);
-}
-
-/* Before the heap grows: joins free runs with a following neighbour of
- * the other state (at most MAX_MERGES pairs), so that a request that fits
- * only across both is served from them.  The joined run counts as
- * resident and dirty (its released part reads zero, the rest need not);
- * the scavenger may release it again.  A join may absorb further runs
- * (add_free coalesces), so the walk restarts after each. */
-#define MAX_MERGES 64
-static void merge_mixed(void)
-{
-    int merges = 0;
-    for (size_t n = 1; n <= EXACT_LISTS && merges < MAX_MERGES; n++) {
-    again:
-        for (struct span *run = n < EXACT_LISTS ? heap.exact[n] : heap.large;
-             run; run = run->next) {
-            struct span *after = free_neighbour(
-                span_limit(run), span_limit(run), !run->released);
-            if (!after)
-                continue;
-            uintptr_t start = run->start;
-            size_t npages = run->npages + after->npages;
-            unfile(run);
-            unfile(after);
-            add_free(start, npages, true, false);
-            if (++merges == MAX_MERGES)
-                return;
-            goto again;
-        }
-    }
-}
-
-/* merge_mixed for tests (test/unit/mheap.c). */
-void gci_mheap_merge_mixed(void)
-{
-    pthread_mutex_lock(&heap.lock);
-    merge_mixed();
-    pthread_mutex_unlock(&heap.lock);
-}
-
 /* Commits [frontier, frontier + bytes) and frees it into the lists. */
 static bool commit_more(size_t bytes)
 {
@@ -274,6 +225,44 @@ static void carve(struct span *run, size_t npages)
     run->npages -= npages;
     set_ends(run, run);
     list_insert(run);
+}
+
+/* Before the heap grows: joins free runs with a following neighbour of
+ * the other state (at most MAX_MERGES pairs), so that a request that fits
+ * only across both is served from them.  The joined run counts as
+ * resident and dirty (its released part reads zero, the rest need not);
+ * the scavenger may release it again.  A join may absorb further runs
+ * (add_free coalesces), so the walk restarts after each. */
+#define MAX_MERGES 64
+static void merge_mixed(void)
+{
+    int merges = 0;
+    for (size_t n = 1; n <= EXACT_LISTS && merges < MAX_MERGES; n++) {
+    again:
+        for (struct span *run = n < EXACT_LISTS ? heap.exact[n] : heap.large;
+             run; run = run->next) {
+            struct span *after = free_neighbour(
+                span_limit(run), span_limit(run), !run->released);
+            if (!after)
+                continue;
+            uintptr_t start = run->start;
+            size_t npages = run->npages + after->npages;
+            carve(run, run->npages);
+            carve(after, after->npages);
+            add_free(start, npages, true, false);
+            if (++merges == MAX_MERGES)
+                return;
+            goto again;
+        }
+    }
+}
+
+/* merge_mixed for tests (test/unit/mheap.c). */
+void gci_mheap_merge_mixed(void)
+{
+    pthread_mutex_lock(&heap.lock);
+    merge_mixed();
+    pthread_mutex_unlock(&heap.lock);
 }
 
 /*

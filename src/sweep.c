@@ -50,16 +50,7 @@ static void *sweeper_main(void *arg)
 
 static void start_sweeper(void)
 {
-    pthread_t t;
-    pthread_attr_t attr;
-    sigset_t all, old;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    started = pthread_create(&t, &attr, sweeper_main, NULL) == 0;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
+    started = gci_start_library_thread(sweeper_main);
 }
 
 /* Before a cycle: sweeps what is left and keeps the sweeper out until

@@ -29,7 +29,6 @@
  */
 #include "internal.h"
 
-#include <signal.h>
 #include <time.h>
 
 #define SCAVENGE_STEP ((size_t)256 << 10) /* bytes per madvise */
@@ -161,18 +160,9 @@ static void start(void)
     pthread_cond_init(&sm.wake, &ca);
     pthread_condattr_destroy(&ca);
 
-    pthread_t t;
-    pthread_attr_t attr;
-    sigset_t all, old;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    sm.started = pthread_create(&t, &attr, sysmon_main, NULL) == 0;
+    sm.started = gci_start_library_thread(sysmon_main);
     sm.failed = !sm.started;
     at_store(&sm.running, 1); /* or failed: either way, not again */
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
 }
 
 /* Starts the thread if it is not running (first use; a forked child).

@@ -157,6 +157,24 @@ struct mcache *gci_thread_attach(void)
  * the first thing such a thread does. */
 void gci_library_thread_begin(void) { gci_tls_library_thread = true; }
 
+/* Starts one of the library's threads: detached, every signal blocked
+ * (the suspend signal must never reach it: it is never registered).
+ * Returns false if it could not be created. */
+bool gci_start_library_thread(void *(*fn)(void *))
+{
+    pthread_t t;
+    pthread_attr_t attr;
+    sigset_t all, old;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int err = pthread_create(&t, &attr, fn, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    return err == 0;
+}
+
 /* Takes a lock of the library for an API call, inside a no-stop region,
  * so that no stopped thread ever holds it and the collector may take it
  * while the world is stopped.  The library's own threads are never
