@@ -49,6 +49,33 @@ __attribute__((noinline)) static void garbage(void)
         ((volatile char *)gc_alloc(16 + i % 200))[0] = 1;
 }
 
+/* Many roots, default buffer pool: root marking fills whole buffers and
+ * never overflows.  (It did while the idle-worker count of the previous
+ * drain stayed up: every push split its buffer as if to feed an idle
+ * worker, and 300,000 roots filled the pool with four-item buffers.) */
+static void test_roots_do_not_overflow(void)
+{
+    gci_work_init(16384); /* the default, after test_overflow's 2 */
+    enum { ROOTS = 300000 };
+    struct node **roots = calloc(ROOTS, sizeof *roots);
+    REQUIRE(roots != NULL);
+    gc_add_roots(roots, roots + ROOTS); /* before: cycles run meanwhile */
+    for (uint64_t i = 0; i < ROOTS; i++)
+        roots[i] = node(5000000 + i);
+    uint64_t before = at_load(&gci_mark_overflows);
+    for (int round = 0; round < 3; round++)
+        gc_collect();
+    CHECKF(at_load(&gci_mark_overflows) == before,
+           "%llu overflows while marking roots",
+           (unsigned long long)(at_load(&gci_mark_overflows) - before));
+    uint64_t bad = 0;
+    for (uint64_t i = 0; i < ROOTS; i++)
+        bad += roots[i]->check != sum_of(5000000 + i);
+    CHECK(bad == 0);
+    gc_remove_roots(roots, roots + ROOTS);
+    free(roots);
+}
+
 static void test_overflow(void)
 {
     gci_work_init(2);
@@ -137,6 +164,7 @@ int main(void)
         return 0;
     }
     test_overflow();
+    test_roots_do_not_overflow();
     test_verifier_catches_missed_mark();
     return check_done();
 }
