@@ -39,7 +39,7 @@ GC      := $(patsubst test/%.c,$(B)/test/%,$(wildcard test/gc/*.c))
 VGPROGS := $(patsubst test/%.c,$(B)/test/%,$(wildcard test/valgrind/*.c))
 EXAMPLES:= $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all lib debug asan tsan valgrind test demo bench install clean \
+.PHONY: all lib debug asan tsan valgrind test stress demo bench install clean \
         deps symbols clang sizeclasses help tests examples format format-check
 .DEFAULT_GOAL := all
 
@@ -105,6 +105,10 @@ test: deps
 	    $(patsubst build/release/%,build/debug/%,$(API) $(WRONG) $(STRESS) $(GC))
 	$(MAKE) MODE=release tests examples
 	$(call RUN,release) $(API) $(STRESS) $(GC) $(EXAMPLES)
+	GCHEAP_CONCURRENT=1 \
+	$(call RUN,concurrent) $(API) $(STRESS) $(GC) $(EXAMPLES)
+	GCHEAP_CONCURRENT=1 \
+	$(call RUN,debug-concurrent) $(patsubst build/release/%,build/debug/%,$(API) $(GC))
 	$(MAKE) MODE=asan tests
 	ASAN_OPTIONS=detect_stack_use_after_return=0 \
 	$(call RUN,asan) $(patsubst build/release/%,build/asan/%,\
@@ -119,6 +123,14 @@ test: deps
 	$(call RUN,memcheck-reports) test/valgrind/expect-report.sh
 	$(call RUN,build) test/build-checks.sh
 	@test/run.sh --summary $(TALLY)
+
+# The long runs: the barrier torture test for 1000 cycles (with and
+# without the checkmark), and the stress tests in both modes.
+stress: deps
+	$(MAKE) MODE=release tests
+	GCT_CYCLES=1000 test/run.sh build/release/test/gc/barrier \
+	    $(STRESS) build/release/test/gc/threads
+	GCHEAP_CONCURRENT=1 test/run.sh $(STRESS) build/release/test/gc/threads
 
 # Every exported symbol is gc_*: nothing internal leaks.
 symbols: lib
@@ -186,6 +198,7 @@ help:
 	@echo "make debug|asan|tsan|valgrind   the library in that mode"
 	@echo "make demo       build and run examples/demo.c"
 	@echo "make test       the whole test suite (all modes, memcheck)"
+	@echo "make stress     long runs: 1000 barrier cycles, stress in both modes"
 	@echo "make bench      benchmarks against glibc, mimalloc and bdwgc"
 	@echo "make install PREFIX=/usr/local"
 	@echo "make symbols    check that only gc_* symbols are exported"

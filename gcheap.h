@@ -4,9 +4,8 @@
  *
  * The contract is ../shared/design/API.md (mirrored in docs/api.md).  This
  * header declares what the library implements: the allocator, the
- * stop-the-world collector with its roots, threads and finalizers, error
- * handling and statistics.  Concurrent marking (gc_set_concurrent, the
- * write barrier) joins it with the concurrent collector.
+ * collector (stop-the-world or concurrent) with its roots, threads, write
+ * barrier and finalizers, error handling and statistics.
  */
 #ifndef GCHEAP_H
 #define GCHEAP_H
@@ -59,6 +58,12 @@ int gc_set_percent(int percent);
 int64_t gc_set_memory_limit(int64_t bytes);
 /* Collects, then returns every free page to the OS. */
 void gc_release_memory(void);
+/* 1: marking runs beside the program, which promises that every store of
+ * a heap pointer into a heap object goes through gc_store, GC_STORE or
+ * gc_memmove.  0 (the default unless GCHEAP_CONCURRENT=1): marking stops
+ * every registered thread.  Takes effect from the next cycle; returns the
+ * previous setting. */
+int gc_set_concurrent(int enabled);
 
 /* ---- Roots ------------------------------------------------------------- */
 
@@ -71,6 +76,31 @@ int gc_thread_register(void);
 void gc_thread_unregister(void);
 int gc_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
                       void *(*start)(void *), void *arg);
+
+/* ---- Write barrier -------------------------------------------------------
+ * `*(void **)slot = value`, with the hybrid write barrier while a cycle
+ * marks: one load and one branch otherwise.  The two gc_internal_ names
+ * are not part of the API; gc_store needs them to be inline. */
+
+extern int gc_internal_barrier_on;
+void gc_internal_store_slow(void *slot, void *value);
+
+static inline void gc_store(void *slot, void *value)
+{
+    /* The flag is read after every access before it in program order
+     * (a compiler-only fence: no instruction), see barrier.c. */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (__builtin_expect(
+            __atomic_load_n(&gc_internal_barrier_on, __ATOMIC_RELAXED), 0))
+        gc_internal_store_slow(slot, value);
+    else
+        *(void **)slot = value;
+}
+
+#define GC_STORE(lvalue, value) gc_store((void *)&(lvalue), (value))
+
+/* memmove for memory that may hold heap pointers, with barriers. */
+void gc_memmove(void *dst, const void *src, size_t n);
 
 /* ---- Coroutines and fibers ---------------------------------------------- */
 

@@ -35,8 +35,10 @@ trap 'rm -f "$out"' EXIT
 echo "# host: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPUs; live ${live} MiB, ${secs} s, ${runs} run(s)"
 i=1
 while [ "$i" -le "$runs" ]; do
-    for a in gcheap bdwgc go; do
-        line=$("$dir/latency-$a" "$live" "$secs" | grep '^RESULT') || {
+    for a in gcheap gcheap-conc bdwgc go; do
+        bin=$a conc=0
+        [ "$a" = gcheap-conc ] && bin=gcheap conc=1
+        line=$(GCHEAP_CONCURRENT=$conc "$dir/latency-$bin" "$live" "$secs" | grep '^RESULT') || {
             echo "$0: latency-$a failed" >&2; exit 1; }
         echo "run $i  $line"
         echo "$line" >>"$out"
@@ -55,11 +57,11 @@ function val(k,   i, kv) { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (k
   if (n > gcs[a]) gcs[a] = n
   if (m > rss[a]) rss[a] = m }
 END {
-  printf "%-8s %12s %12s %10s %9s %6s %10s\n", "alloc", "Mallocs/s", "max gap ms", "p99.9 us", "p99 us", "gcs", "rss MiB"
-  split("gcheap bdwgc go", order, " ")
-  for (k = 1; k <= 3; k++) { a = order[k]
-    printf "%-8s %12.1f %12.1f %10d %9d %6d %10.0f\n", a, rate[a], gap[a], p999[a], p99[a], gcs[a], rss[a] }
-  printf "\nratios gcheap/other: alloc rate x%.2f (bdwgc) x%.2f (go); max gap x%.3f (bdwgc) x%.3f (go)\n",
-    rate["gcheap"] / rate["bdwgc"], rate["gcheap"] / rate["go"], gap["gcheap"] / gap["bdwgc"], gap["gcheap"] / gap["go"]
-  printf "targets (concurrent mode, not built yet): max gap <= 1 ms, p99.9 <= 100 us, alloc rate >= 2x bdwgc\n"
+  printf "%-12s %12s %12s %10s %9s %6s %10s\n", "alloc", "Mallocs/s", "max gap ms", "p99.9 us", "p99 us", "gcs", "rss MiB"
+  split("gcheap gcheap-conc bdwgc go", order, " ")
+  for (k = 1; k <= 4; k++) { a = order[k]
+    printf "%-12s %12.1f %12.1f %10d %9d %6d %10.0f\n", a, rate[a], gap[a], p999[a], p99[a], gcs[a], rss[a] }
+  printf "\nratios gcheap-conc/other: alloc rate x%.2f (bdwgc) x%.2f (go); max gap x%.3f (bdwgc) x%.3f (go)\n",
+    rate["gcheap-conc"] / rate["bdwgc"], rate["gcheap-conc"] / rate["go"], gap["gcheap-conc"] / gap["bdwgc"], gap["gcheap-conc"] / gap["go"]
+  printf "targets (concurrent mode): max gap <= 1 ms, p99.9 <= 100 us, alloc rate >= 2x bdwgc\n"
 }' "$out"

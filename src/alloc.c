@@ -51,6 +51,12 @@ static inline void *take_slot(struct mcache *c, struct span *s)
     uint64_t cache = s->alloc_cache;
     unsigned bit = (unsigned)__builtin_ctzll(cache);
     s->alloc_cache = cache & (cache - 1);
+    if (GCI_UNLIKELY(gci_marking())) { /* black: mark bit before alloc bit,
+                                          so no marker scans it half made */
+        at_fetch_or(span_bits(s, BM_MARK, s->freeindex >> 6),
+                    (uint64_t)1 << bit);
+        c->black_bytes += s->elemsize;
+    }
     AO_t *word = span_bits(s, BM_ALLOC, s->freeindex >> 6);
     at_store(word, at_load(word) | ((uint64_t)1 << bit));
     void *p = (void *)span_object(s, s->freeindex + bit);
@@ -84,24 +90,32 @@ static struct mcache *my_cache(void)
     return c ? c : gci_thread_attach();
 }
 
-static void *alloc_small_slow(struct mcache *c, size_t size, enum gci_kind kind)
+/* A small object on the slow path; *charge is set to the bytes the
+ * refilled cache word can hand out, what an assist is owed for. */
+static void *alloc_small_slow(struct mcache *c, size_t size, enum gci_kind kind,
+                              size_t *charge)
 {
     size_t sc = span_class_of(size_class(size), kind);
     gci_nostop_begin(c);
     void *p = NULL;
-    if (c->alloc[sc]->alloc_cache != 0 || gci_mcache_refill(c, sc))
-        p = take_slot(c, c->alloc[sc]);
+    if (c->alloc[sc]->alloc_cache != 0 || gci_mcache_refill(c, sc)) {
+        struct span *s = c->alloc[sc];
+        *charge = (size_t)__builtin_popcountll(s->alloc_cache) * s->elemsize;
+        p = take_slot(c, s);
+    }
     gci_nostop_end(c);
     return p;
 }
 
 /* A large object, in a no-stop region: a thread stopped between
  * publishing the span and setting its alloc bit would have it swept. */
-static void *alloc_large(struct mcache *c, size_t size, enum gci_kind kind)
+static void *alloc_large(struct mcache *c, size_t size, enum gci_kind kind,
+                         size_t *charge)
 {
     gci_nostop_begin(c);
     void *p = gci_large_alloc(c, size, kind);
     gci_nostop_end(c);
+    *charge = size;
     return p;
 }
 
@@ -126,8 +140,12 @@ GCI_NOINLINE void *gci_alloc_slow(size_t size, enum gci_kind kind)
         gci_gc_maybe();
     }
     for (int attempt = 0;; attempt++) {
-        void *p = size > GCI_MAX_SMALL ? alloc_large(c, size, kind)
-                                       : alloc_small_slow(c, size, kind);
+        size_t charge = 0;
+        void *p = size > GCI_MAX_SMALL
+                      ? alloc_large(c, size, kind, &charge)
+                      : alloc_small_slow(c, size, kind, &charge);
+        if (p && GCI_UNLIKELY(gci_marking()) && c->nostop == 0)
+            gci_assist(c, charge);
         if (p || attempt > 0 || !gci_gc_emergency())
             return p ? p : gci_out_of_memory(size);
     }
@@ -191,16 +209,21 @@ static struct span *object_start(const void *p, const char *who)
 /* Frees a small object: the owner clears its alloc bit (and can hand the
  * slot straight back to its fast path); anyone else sets its freed bit
  * for the owner or the mcentral lock holder to drain (mcentral.c), and
- * must not touch s afterwards. */
+ * must not touch s afterwards.  While a concurrent cycle marks, the owner
+ * frees as anyone else does (a marker may be about to mark the slot; a
+ * marked, drained slot is simply free after the sweep), and the object's
+ * words are shaded before they are zeroed: freeing deletes its edges. */
 static bool free_small(struct mcache *c, struct span *s, void *p)
 {
     size_t index = span_index(s, (uintptr_t)p);
     uint64_t bit = (uint64_t)1 << (index & 63);
+    if (GCI_UNLIKELY(gci_marking()) && s->kind != GCI_NOSCAN)
+        gci_shade_range(p, s->elemsize);
     memset(p, 0, s->elemsize);
     vg_free(p);
     at_bump(&c->nfree, 1);
     at_bump(&c->bytes_freed, s->elemsize);
-    if (at_load(&s->owner) != (size_t)c) /* false: a racing free won */
+    if (at_load(&s->owner) != (size_t)c || gci_marking())
         return !(at_fetch_or(span_bits(s, BM_FREED, index >> 6), bit) & bit);
     AO_t *word = span_bits(s, BM_ALLOC, index >> 6);
     at_store(word, at_load(word) & ~bit);
@@ -285,7 +308,11 @@ GCI_API void *gc_realloc(void *p, size_t size)
     void *q = alloc_fast(size, (enum gci_kind)s->kind);
     if (!q)
         return NULL;
-    memcpy(q, p, size < s->elemsize ? size : s->elemsize);
+    size_t n = size < s->elemsize ? size : s->elemsize;
+    if (s->kind == GCI_NOSCAN)
+        memcpy(q, p, n);
+    else
+        gc_memmove(q, p, n); /* the barrier: q may be black */
     gc_free(p);
     return q;
 }

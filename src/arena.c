@@ -27,7 +27,9 @@ static void add_region(uintptr_t p, size_t bytes)
         r->start = p;
         r->bytes = bytes;
         r->next = gci_regions;
-        gci_regions = r;
+        /* Published for gci_mheap_each_span, which a concurrent mark
+         * runs without the heap lock. */
+        __atomic_store_n(&gci_regions, r, __ATOMIC_RELEASE);
     }
     if (p < at_load(&gci_heap_lo))
         at_store(&gci_heap_lo, p);

@@ -312,10 +312,17 @@ GCI_API void gc_weak_unlink(void **link)
 
 /* Reads under fin_lock, which the collector holds while it clears links,
  * so a reader never sees a target that is being declared dead. */
+/* While a concurrent cycle marks, the object read is shaded: the caller
+ * now holds it in a root the mark start did not scan, and a weak link is
+ * no path the marker follows (a read barrier, as Go's weak pointers have).
+ * Clearing happens with the world stopped, so under the lock the link
+ * is either cleared or its object shaded before the clearing looks. */
 GCI_API void *gc_weak_get(void **link)
 {
     struct mcache *c = enter();
     void *obj = *link;
+    if (obj && gci_marking())
+        gci_shade_range(link, sizeof *link);
     leave(c);
     return obj;
 }

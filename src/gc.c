@@ -57,6 +57,7 @@
 #include "internal.h"
 
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 AO_t gci_sweepgen = 2;
@@ -111,14 +112,34 @@ static double heap_mb(uint64_t bytes)
 struct cycle_times {
     uint64_t start, stopped, marked, restarted;
     uint64_t heap0, heap1, live;
+    uint64_t black; /* allocated during a concurrent mark: marked, but not
+                       found live (the goal is set from `live`) */
+    /* a concurrent cycle: */
+    bool concurrent;
+    uint64_t pauses, pause_max; /* the stops' total and longest */
+    uint64_t mark_begin;        /* the world restarted after the mark start */
+    uint64_t mark_end;          /* the world stopped for good */
+    uint64_t worker_ns;         /* the worker's marking time */
+    uint64_t assist_ns0;        /* gci_assist_ns at the mark start */
+    uint64_t scanned;
+    bool checkmark_skipped;
 };
 
 /* The collector's CPU time in a cycle: the collecting thread's before the
- * stop, and every CPU's while the world is stopped. */
+ * stop, every CPU's while the world is stopped, and, while it marks
+ * concurrently, the worker's and the assists'. */
 static uint64_t cycle_cpu_ns(const struct cycle_times *ct)
 {
-    return (ct->restarted - ct->stopped) * (uint64_t)ncpu +
-           (ct->stopped - ct->start);
+    if (!ct->concurrent)
+        return (ct->restarted - ct->stopped) * (uint64_t)ncpu +
+               (ct->stopped - ct->start);
+    return ct->pauses * (uint64_t)ncpu + (ct->stopped - ct->start) +
+           ct->worker_ns + (at_load(&gci_assist_ns) - ct->assist_ns0);
+}
+
+static uint64_t pause_of(const struct cycle_times *ct)
+{
+    return ct->concurrent ? ct->pauses : ct->restarted - ct->stopped;
 }
 
 /* Hands the cycle's figures to the pacer (world stopped, caches flushed). */
@@ -132,23 +153,33 @@ static void pace(const struct cycle_times *ct)
                    (inuse > ct->heap1 ? inuse - ct->heap1 : 0),
         .gc_ns = cycle_cpu_ns(ct),
         .wall_ns = ct->restarted - at_load(&st.end_ns),
+        .scan_work = ct->scanned,
+        .concurrent = ct->concurrent,
     };
+    if (ct->concurrent && ct->mark_end > ct->mark_begin) {
+        uint64_t wall = ct->mark_end - ct->mark_begin;
+        f.mark_allocated = ct->heap1 > ct->heap0 ? ct->heap1 - ct->heap0 : 0;
+        f.mark_util =
+            (double)(ct->worker_ns + at_load(&gci_assist_ns) - ct->assist_ns0) /
+            ((double)wall * (double)ncpu);
+    }
     gci_pacer_cycle_done(&f);
     at_store(&st.end_ns, ct->restarted);
 }
 
 static void record(const struct cycle_times *ct, enum reason why)
 {
-    uint64_t pause = ct->restarted - ct->stopped;
+    uint64_t pause = pause_of(ct);
+    uint64_t longest = ct->concurrent ? ct->pause_max : pause;
     at_fetch_add(&st.num_gc, 1);
     if (why == REASON_FORCED)
         at_fetch_add(&st.num_forced, 1);
     if (why == REASON_PERIODIC)
         at_fetch_add(&st.num_periodic, 1);
     at_fetch_add(&st.pause_total, pause);
-    at_store(&st.last_pause, pause);
-    if (pause > at_load(&st.pause_max))
-        at_store(&st.pause_max, pause);
+    at_store(&st.last_pause, longest);
+    if (longest > at_load(&st.pause_max))
+        at_store(&st.pause_max, longest);
     at_store(&st.live, ct->live);
     /* While the world is stopped the whole machine is the collector's. */
     at_fetch_add(&st.cpu_ns, cycle_cpu_ns(ct));
@@ -161,57 +192,230 @@ static void trace(const struct cycle_times *ct, enum reason why)
     uint64_t since = ct->start - at_load(&st.start_ns);
     uint64_t uptime = gci_os_now_ns() - at_load(&st.start_ns);
     uint64_t cpu = at_load(&st.cpu_ns) + gci_sweep_ns();
+    /* Phases: before the stop (sweep termination), marking, after it;
+     * for a concurrent cycle: the mark-start stop, the concurrent mark,
+     * and the mark-termination stop(s). */
+    double a = (ct->stopped - ct->start) / 1e6;
+    double b = (ct->marked - ct->stopped) / 1e6;
+    double c = (ct->restarted - ct->marked) / 1e6;
+    if (ct->concurrent) {
+        a = (ct->mark_begin - ct->stopped) / 1e6;
+        b = (ct->mark_end - ct->mark_begin) / 1e6;
+        c = (ct->restarted - ct->mark_end) / 1e6;
+    }
     fprintf(stderr,
             "gc %llu @%.3fs %.0f%%: %.3f+%.3f+%.3f ms clock, "
-            "%.1f->%.1f->%.1f MB, %.1f MB goal, %zu threads%s\n",
+            "%.1f->%.1f->%.1f MB, %.1f MB goal, %zu threads%s%s\n",
             (unsigned long long)at_load(&st.num_gc), since / 1e9,
-            uptime ? 100.0 * cpu / ((double)uptime * ncpu) : 0.0,
-            (ct->stopped - ct->start) / 1e6, (ct->marked - ct->stopped) / 1e6,
-            (ct->restarted - ct->marked) / 1e6, heap_mb(ct->heap0),
-            heap_mb(ct->heap1), ct->live / 1048576.0,
+            uptime ? 100.0 * cpu / ((double)uptime * ncpu) : 0.0, a, b, c,
+            heap_mb(ct->heap0), heap_mb(ct->heap1), ct->live / 1048576.0,
             gci_pacer_heap_goal() / 1048576.0, gci_threads_count(),
             why == REASON_FORCED     ? " (forced)"
             : why == REASON_PERIODIC ? " (periodic)"
-                                     : "");
+                                     : "",
+            ct->concurrent ? " (concurrent)" : "");
 }
 
-static void mark_everything(struct cycle_times *ct)
+/* Marking after the heap's marking is complete, world stopped: what
+ * finalizable objects keep alive, then the debug checks. */
+static void mark_finalizable(struct cycle_times *ct)
 {
-    ct->live = gci_mark_run(gci_roots_mark);
     gci_finalize_after_roots();
     ct->live += gci_mark_run(gci_finalize_mark_unreached);
     gci_finalize_after_mark();
     ct->live += gci_mark_run(gci_finalize_mark_ready);
     if (GCHEAP_DEBUG >= 2 && gci_debug_after_mark)
         gci_debug_after_mark();
-    if (GCHEAP_DEBUG >= 2 && !gci_mark_verify())
+    if (GCHEAP_DEBUG >= 2 && !gci_mark_verify(!ct->concurrent))
         gci_report("heap verifier: MARK-1 violated after marking");
+}
+
+/* ---- Concurrent marking -------------------------------------------------- */
+
+/* Stops of the world in a concurrent cycle, timed. */
+static void stop(uint64_t *at)
+{
+    gci_stop_world();
+    *at = gci_os_now_ns();
+}
+
+static void restart(struct cycle_times *ct, uint64_t stopped_at)
+{
+    gci_start_world();
+    uint64_t p = gci_os_now_ns() - stopped_at;
+    ct->pauses += p;
+    if (p > ct->pause_max)
+        ct->pause_max = p;
+}
+
+static void reset_marker(struct gthread *t, void *arg)
+{
+    (void)arg;
+    gci_barrier_reset(t);
+}
+
+static void flush_marker(struct gthread *t, void *arg)
+{
+    (void)arg;
+    gci_barrier_flush(t);
+}
+
+static void no_roots(struct marker *m) { (void)m; }
+
+/* The worker's share of a CPU while it marks beside the program: Go's 25%
+ * of the CPUs (a fraction of one CPU on fewer than 4), or a whole CPU
+ * when the cycle's caller waits for it anyway (gc_collect, out of
+ * memory).  More than one CPU's worth is not used: one worker. */
+static double worker_share(enum reason why)
+{
+    if (why == REASON_FORCED || why == REASON_OOM)
+        return 1.0;
+    double u = GCI_GOAL_UTIL * (double)ncpu;
+    return u > 1.0 ? 1.0 : u;
+}
+
+#define SLICE_NS 1000000u        /* a fractional worker's turn */
+#define SLICE_BYTES (256u << 10) /* scan work between clock reads */
+
+/* The assist ratio from the cycle's progress (barrier.c uses it). */
+static void update_assist_ratio(uint64_t expected, uint64_t heap0)
+{
+    at_store(&gci_assist_ratio,
+             gci_pacer_assist_ratio(expected, at_load(&gci_cycle_scanned),
+                                    at_load(&gci_heap_alloc),
+                                    gci_pacer_heap_goal(), heap0));
+}
+
+/* The background worker: marks with the world running until no grey
+ * object can be found, keeping to its share of a CPU. */
+static void mark_beside(struct marker *m, struct cycle_times *ct, double share,
+                        uint64_t expected)
+{
+    for (;;) {
+        uint64_t t0 = gci_os_now_ns(), done = 0, d;
+        do
+            done += d = gci_mark_drain_some(m, SLICE_BYTES);
+        while (d && gci_os_now_ns() - t0 < SLICE_NS);
+        uint64_t t1 = gci_os_now_ns();
+        ct->worker_ns += t1 - t0;
+        gci_mark_account(m);
+        at_fetch_add(&gci_bg_credit, done);
+        update_assist_ratio(expected, ct->heap0);
+        if (!done)
+            return;
+        if (share < 1.0) { /* sleep off the rest of its share, its grey
+                              objects left for the assists meanwhile */
+            gci_work_flush(m);
+            double owed = (double)ct->worker_ns / share;
+            double elapsed = (double)(t1 - ct->mark_begin);
+            if (owed > elapsed) {
+                uint64_t ns = (uint64_t)(owed - elapsed);
+                if (ns > 10 * SLICE_NS)
+                    ns = 10 * SLICE_NS;
+                struct timespec ts = {0, (long)ns};
+                nanosleep(&ts, NULL);
+            }
+        }
+    }
+}
+
+/* Tries at mark termination before the rest is drained with the world
+ * stopped: each try that finds grey objects in the threads' buffers
+ * restarts the world and marks on. */
+#define TERMINATION_TRIES 8
+
+/*
+ * Marks a concurrent cycle's heap: the world is stopped on entry and on
+ * return.  The mark start scans the roots and turns the barrier on; the
+ * world runs while the worker (this thread), the barriers and the assists
+ * mark; mark termination stops the world, gathers the threads' grey
+ * objects and ends if there are none.
+ */
+static void mark_concurrent(struct cycle_times *ct, enum reason why,
+                            uint64_t expected)
+{
+    struct marker m = {0};
+    at_store(&gci_cycle_marked, 0);
+    at_store(&gci_cycle_black, 0);
+    at_store(&gci_cycle_scanned, 0);
+    at_store(&gci_bg_credit, 0);
+    ct->assist_ns0 = at_load(&gci_assist_ns);
+    gci_threads_each(reset_marker, NULL);
+    gci_roots_mark_stopped(&m);
+    gci_work_flush(&m);
+    gci_mark_account(&m);
+    update_assist_ratio(expected, ct->heap0);
+    __atomic_store_n(&gc_internal_barrier_on, 1, __ATOMIC_SEQ_CST);
+    restart(ct, ct->stopped);
+    ct->mark_begin = gci_os_now_ns();
+    gci_roots_mark_uncollectable(&m);
+    double share = worker_share(why);
+    uint64_t stopped_at;
+    for (int tries = 1;; tries++) {
+        mark_beside(&m, ct, share, expected);
+        gci_work_flush(&m);
+        stop(&stopped_at);
+        gci_threads_each(flush_marker, NULL);
+        if (!gci_work_pending(&m))
+            break;
+        if (tries == TERMINATION_TRIES) {
+            ct->live += gci_mark_run(no_roots);
+            break;
+        }
+        restart(ct, stopped_at);
+    }
+    ct->mark_end = stopped_at;
+    /* Items dropped by an overflow are found by a rescan, stopped. */
+    ct->live += gci_mark_run(no_roots);
+    ct->live += at_load(&gci_cycle_marked);
+    ct->black = at_load(&gci_cycle_black);
+    ct->scanned = at_load(&gci_cycle_scanned);
+    __atomic_store_n(&gc_internal_barrier_on, 0, __ATOMIC_SEQ_CST);
+    at_store(&gci_assist_ratio, 0);
+    if (gci_opt_checkmark && !gci_checkmark_run())
+        ct->checkmark_skipped = true;
 }
 
 /* One whole cycle, on the calling thread (steps 0-5 above). */
 static void run_cycle(enum reason why)
 {
     struct cycle_times ct = {.start = gci_os_now_ns()};
+    ct.concurrent = at_load(&gci_concurrent) != 0;
+    uint64_t expected = ct.concurrent ? gci_pacer_expected_work() : 0;
     gci_sweep_finish();
     gci_roots_snapshot();
     ct.heap0 = at_load(&gci_heap_alloc);
     gci_scavenger_hold(); /* marking walks the page map unlocked */
     gci_stop_world();
     ct.stopped = gci_os_now_ns();
-    mark_everything(&ct);
+    if (ct.concurrent) {
+        mark_concurrent(&ct, why, expected);
+    } else {
+        ct.live = gci_mark_run(gci_roots_mark);
+    }
+    mark_finalizable(&ct);
     ct.marked = gci_os_now_ns();
     gci_threads_each(flush_cache, NULL);
     ct.heap1 = at_load(&gci_heap_alloc);
     /* As Go's heapLive: from here on the pacer counts the marked bytes
      * plus what is allocated after; sweeping the dead does not lower it,
      * so the dead bytes not yet swept never trigger the next cycle. */
-    at_store(&gci_heap_alloc, ct.live);
+    at_store(&gci_heap_alloc, ct.live + ct.black);
     at_fetch_add(&gci_sweepgen, 2);
     at_store(&gci_allocated_since_cycle, 0);
     ct.restarted = gci_os_now_ns();
+    if (ct.concurrent) {
+        ct.pauses += ct.restarted - ct.mark_end;
+        if (ct.restarted - ct.mark_end > ct.pause_max)
+            ct.pause_max = ct.restarted - ct.mark_end;
+    }
     pace(&ct);
     record(&ct, why);
     gci_start_world();
+    if (ct.checkmark_skipped)
+        gci_report("checkmark: no memory for the side table; check skipped");
+    else if (ct.concurrent && gci_opt_checkmark)
+        gci_checkmark_report();
     gci_scavenger_release();
     gci_sweep_resume();
     gci_finalize_cycle_done();
@@ -221,10 +425,13 @@ static void run_cycle(enum reason why)
 
 /* Is a pacer cycle due?  heap_alloc may dip below 0 (gc_free of dead
  * objects not yet swept); the trigger may be UINT64_MAX (percent < 0). */
+static AO_t cycle_running; /* cyc.running, for readers without the lock */
+
 static bool cycle_due(void)
 {
     ptrdiff_t heap = (ptrdiff_t)at_load(&gci_heap_alloc);
-    return heap > 0 && (size_t)heap >= at_load(&gci_trigger);
+    return heap > 0 && (size_t)heap >= at_load(&gci_trigger) &&
+           !at_load(&cycle_running);
 }
 
 /* Runs cycles until one that started after this call has completed (or,
@@ -244,21 +451,68 @@ static void collect(enum reason why, bool only_if_due)
             continue;
         }
         cyc.running = true;
+        at_store(&cycle_running, 1);
         cyc.started++;
         pthread_mutex_unlock(&cyc.lock);
         run_cycle(why);
         pthread_mutex_lock(&cyc.lock);
         cyc.running = false;
+        at_store(&cycle_running, 0);
         cyc.completed++;
         pthread_cond_broadcast(&cyc.done);
     }
     pthread_mutex_unlock(&cyc.lock);
 }
 
+/* ---- The background collector ---------------------------------------- */
+
+/* A concurrent cycle the pacer asks for runs on a library thread of its
+ * own, so the allocating thread that reached the trigger goes on at once
+ * (a stop-the-world one runs on that thread: it would wait anyway). */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool started;
+    AO_t pending;
+} bg = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+static void *bg_main(void *arg)
+{
+    (void)arg;
+    gci_library_thread_begin();
+    for (;;) {
+        pthread_mutex_lock(&bg.lock);
+        while (!at_load(&bg.pending))
+            pthread_cond_wait(&bg.wake, &bg.lock);
+        at_store(&bg.pending, 0);
+        pthread_mutex_unlock(&bg.lock);
+        collect(REASON_PACER, true);
+    }
+    return NULL;
+}
+
+/* Asks the background collector for a cycle; false if it cannot start. */
+static bool bg_request(void)
+{
+    if (at_load(&bg.pending))
+        return true;
+    struct mcache *c = gci_api_lock(&bg.lock);
+    if (!bg.started)
+        bg.started = gci_start_library_thread(bg_main);
+    if (bg.started) {
+        at_store(&bg.pending, 1);
+        pthread_cond_signal(&bg.wake);
+    }
+    gci_api_unlock(c, &bg.lock);
+    return bg.started;
+}
+
 /* The allocator's trigger check, outside any no-stop region. */
 void gci_gc_maybe(void)
 {
     if (GCI_LIKELY(!cycle_due()))
+        return;
+    if (at_load(&gci_concurrent) && bg_request())
         return;
     collect(REASON_PACER, true);
 }
@@ -330,6 +584,10 @@ void gci_gc_unlock_after_fork(bool child)
     if (child) {
         pthread_mutex_init(&cyc.lock, NULL);
         pthread_cond_init(&cyc.done, NULL);
+        pthread_mutex_init(&bg.lock, NULL);
+        pthread_cond_init(&bg.wake, NULL);
+        bg.started = false;
+        at_store(&bg.pending, 0);
     } else {
         pthread_mutex_unlock(&cyc.lock);
     }
@@ -349,4 +607,6 @@ void gci_gc_stats(gc_stats *out)
     uint64_t cpu = at_load(&st.cpu_ns) + gci_sweep_ns();
     out->gc_cpu_fraction = uptime ? (double)cpu / ((double)uptime * ncpu) : 0;
     out->percent = gci_pacer_percent();
+    out->concurrent = (int)at_load(&gci_concurrent);
+    out->assist_ns = at_load(&gci_assist_ns);
 }

@@ -187,6 +187,23 @@ static inline unsigned size_class(size_t n)
     return gci_class_by128[(n - 1024 + 127) >> 7];
 }
 
+/* A marking worker's state: a mark worker, a thread's write barrier, or
+ * an assist (mark.c, barrier.c). */
+struct workbuf;
+struct marker {
+    struct workbuf *buf;    /* the worker's own buffer, or NULL */
+    uint64_t marked_bytes;  /* bytes of objects this worker marked */
+    uintptr_t last_page;    /* the page of the last span looked up ... */
+    struct span *last_span; /* ... and that span (world stopped: stable) */
+    uintptr_t arena_key;    /* 1 + the arena number of the last lookup ... */
+    struct arena *arena;    /* ... and its arena (NULL: none there) */
+    uint64_t scanned;       /* objects scanned by this worker */
+    uint64_t scan_bytes;    /* bytes scanned (the pacer's mark work) */
+    bool recruit;           /* the first worker: wakes the others */
+    bool check;             /* the checkmark re-mark (checkmark.c) */
+    uintptr_t quiet_lo, quiet_hi; /* checkmark: slots not to report */
+};
+
 /* ---- The per-thread cache: mcache.c ------------------------------------ */
 
 /*
@@ -201,8 +218,9 @@ struct mcache {
     AO_t bytes_alloc; /* their usable bytes */
     AO_t nfree;       /* objects freed by this thread */
     AO_t bytes_freed;
-    size_t flushed;   /* bytes_alloc - bytes_freed last added to heap_alloc */
-    unsigned refills; /* GCHEAP_DEBUG >= 2: verify the heap now and then */
+    size_t flushed;     /* bytes_alloc - bytes_freed last added to heap_alloc */
+    size_t black_bytes; /* allocated while marking (owner; read stopped) */
+    unsigned refills;   /* GCHEAP_DEBUG >= 2: verify the heap now and then */
     /* No-stop regions (threads.c): owner thread and its signal handler. */
     volatile sig_atomic_t nostop;
     volatile sig_atomic_t stop_pending;
@@ -334,6 +352,10 @@ struct gthread {
     AO_t stopped_sp;
     int parked_epoch;
     struct gc_fiber *fiber; /* the fiber it runs on, or NULL (fiber.c) */
+    uintptr_t snap_sp;      /* stopped_sp at the mark start (checkmark) */
+    uintptr_t user_sp;      /* sp of the code the suspend signal stopped */
+    struct marker wb;       /* grey objects its barriers and assists made */
+    int64_t assist_credit;  /* scan bytes paid ahead (barrier.c) */
     uintptr_t native_sp;    /* its own stack's sp while on a fiber */
     struct gthread *next, *prev;
 };
@@ -375,18 +397,38 @@ bool gci_gc_emergency(void);
 void gci_gc_lock_for_fork(void);
 void gci_gc_unlock_after_fork(bool child);
 
-struct workbuf;
-struct marker {
-    struct workbuf *buf;    /* the worker's own buffer, or NULL */
-    uint64_t marked_bytes;  /* bytes of objects this worker marked */
-    uintptr_t last_page;    /* the page of the last span looked up ... */
-    struct span *last_span; /* ... and that span (world stopped: stable) */
-    uintptr_t arena_key;    /* 1 + the arena number of the last lookup ... */
-    struct arena *arena;    /* ... and its arena (NULL: none there) */
-    uint64_t scanned;       /* objects scanned by this worker */
-    bool recruit;           /* the first worker: wakes the others */
-};
 void gci_mark_range(struct marker *m, uintptr_t lo, uintptr_t hi);
+void gci_mark_word(struct marker *m, uintptr_t v);
+uint64_t gci_mark_drain_some(struct marker *m, uint64_t budget);
+void gci_mark_account(struct marker *m);
+extern AO_t gci_cycle_marked, gci_cycle_scanned, gci_cycle_black;
+
+/* Concurrent marking (gc.c, barrier.c): gc_internal_barrier_on is set from
+ * a concurrent cycle's mark start to its mark termination, both with the
+ * world stopped; while it is, the barrier shades and allocation is black. */
+static inline bool gci_marking(void)
+{
+    return __atomic_load_n(&gc_internal_barrier_on, __ATOMIC_RELAXED) != 0;
+}
+extern AO_t gci_concurrent;   /* gc_set_concurrent */
+extern AO_t gci_assist_ns;    /* gc_stats.assist_ns */
+extern AO_t gci_bg_credit;    /* scan work done ahead by the worker */
+extern AO_t gci_assist_ratio; /* scan bytes per byte allocated, x 2^16 */
+void gci_shade_range(const void *p, size_t n);
+void gci_barrier_flush(struct gthread *t);
+void gci_barrier_reset(struct gthread *t);
+void gci_assist(struct mcache *c, size_t bytes);
+bool gci_work_try_get(struct marker *m);
+void gci_work_hungry(bool on);
+bool gci_work_published(void);
+
+/* checkmark.c: GCHEAP_CHECKMARK's stop-the-world re-mark. */
+extern int gci_opt_checkmark;
+bool gci_checkmark_run(void);
+bool gci_checkmark_active(void);
+void gci_checkmark_note(struct marker *m, struct span *s, size_t i,
+                        uintptr_t slot);
+void gci_checkmark_report(void);
 void gci_mark_stack(struct marker *m, uintptr_t lo, uintptr_t hi);
 void gci_mark_object(struct marker *m, struct span *s, size_t index);
 bool gci_mark_find(uintptr_t v, struct span **sp, size_t *index);
@@ -447,6 +489,8 @@ void gci_roots_snapshot(void);
 void gci_fibers_mark(struct marker *m);
 void gci_thread_mark_stacks(struct marker *m, struct gthread *t, uintptr_t sp);
 void gci_roots_mark(struct marker *m);
+void gci_roots_mark_stopped(struct marker *m);
+void gci_roots_mark_uncollectable(struct marker *m);
 
 /* pacer.c: pure rules (unit-tested), then the pacer's state. */
 #define GCI_LIMITER_WINDOW_NS ((uint64_t)1000000000) /* per CPU */
@@ -455,11 +499,23 @@ struct gci_limiter {
     bool on;         /* full: the memory limit is set aside */
 };
 struct gci_cycle_figures {
-    uint64_t live;    /* bytes marked */
-    uint64_t nonheap; /* memory the limit counts beyond object bytes */
-    uint64_t gc_ns;   /* the cycle's CPU time, every CPU counted */
-    uint64_t wall_ns; /* since the previous cycle ended */
+    uint64_t live;           /* bytes marked */
+    uint64_t nonheap;        /* memory the limit counts beyond object bytes */
+    uint64_t gc_ns;          /* the cycle's CPU time, every CPU counted */
+    uint64_t wall_ns;        /* since the previous cycle ended */
+    uint64_t scan_work;      /* bytes scanned (0: not measured) */
+    bool concurrent;         /* marked beside the program: */
+    uint64_t mark_allocated; /* bytes allocated while it marked */
+    double mark_util;        /* the collector's CPU share meanwhile */
 };
+#define GCI_GOAL_UTIL 0.25 /* the collector's CPU share while marking */
+double gci_pacer_cons_mark(uint64_t allocated, uint64_t scan_work, double util);
+uint64_t gci_pacer_trigger(uint64_t live, uint64_t goal, double cons_mark,
+                           uint64_t scan_work);
+uint64_t gci_pacer_assist_ratio(uint64_t expected, uint64_t done, uint64_t heap,
+                                uint64_t goal, uint64_t heap_scan_max);
+uint64_t gci_pacer_expected_work(void);
+void gci_pacer_mode_changed(void);
 uint64_t gci_pacer_gogc_goal(uint64_t live, int percent);
 uint64_t gci_pacer_limit_goal(uint64_t limit, uint64_t nonheap);
 void gci_limiter_update(struct gci_limiter *l, uint64_t gc_ns,
@@ -479,7 +535,7 @@ void gci_sweep_resume_quiet(void);
 extern void (*gci_debug_after_mark)(void);
 uint64_t gci_sweep_ns(void);
 void gci_sweep_after_fork_child(void);
-bool gci_mark_verify(void);
+bool gci_mark_verify(bool mark2);
 void gci_mark_after_fork_child(void);
 void gci_pacer_cycle_done(const struct gci_cycle_figures *f);
 

@@ -50,6 +50,10 @@ void *gci_large_alloc(struct mcache *c, size_t size, enum gci_kind kind)
         memset(p, 0, s->elemsize);
     pthread_mutex_lock(&large_lock);
     list_add(s);
+    if (gci_marking()) { /* black, as in take_slot */
+        at_fetch_or(span_bits(s, BM_MARK, 0), 1);
+        c->black_bytes += s->elemsize;
+    }
     at_store(span_bits(s, BM_ALLOC, 0), 1);
     pthread_mutex_unlock(&large_lock);
     at_bump(&c->nmalloc, 1);
@@ -62,6 +66,20 @@ void *gci_large_alloc(struct mcache *c, size_t size, enum gci_kind kind)
  * when a racing free got there first. */
 bool gci_large_free(struct mcache *c, struct span *s)
 {
+    if (gci_marking()) {
+        /* A marker may be looking at s: the free is only noted (freed
+         * bit) and the sweep hands the pages back.  Freeing deletes the
+         * object's edges, so its words are shaded first. */
+        if (s->kind != GCI_NOSCAN)
+            gci_shade_range((void *)s->start, s->elemsize);
+        if (at_fetch_or(span_bits(s, BM_FREED, 0), 1) & 1)
+            return false;
+        at_bump(&c->nfree, 1);
+        at_bump(&c->bytes_freed, s->elemsize);
+        gci_mcache_flush_heap_alloc(c);
+        vg_free((void *)s->start);
+        return true;
+    }
     pthread_mutex_lock(&large_lock);
     if (!at_cas(span_bits(s, BM_ALLOC, 0), 1, 0)) {
         pthread_mutex_unlock(&large_lock);
@@ -87,7 +105,8 @@ void gci_large_sweep_all(void)
         struct span *next = s->next;
         if (s->sweepgen != gen) {
             size_t n = gci_span_sweep(s);
-            if (n) {
+            /* n == 0 with the alloc bit clear: freed while marking */
+            if (n || !span_bit(s, BM_ALLOC, 0)) {
                 list_del(s);
                 gci_mheap_free(s);
             }

@@ -35,6 +35,9 @@
 #define CHUNK_BYTES ((uintptr_t)128 << 10)
 
 AO_t gci_mark_overflows; /* rescans after a work-list overflow (tests) */
+AO_t gci_cycle_marked;   /* bytes marked by concurrent markers, this cycle */
+AO_t gci_cycle_scanned;  /* bytes they scanned (the pacer's mark work) */
+AO_t gci_cycle_black;    /* bytes allocated black, this cycle */
 #define MAX_HELPERS 7
 
 bool gci_mark_find(uintptr_t v, struct span **sp, size_t *index)
@@ -73,8 +76,18 @@ void gci_mark_object(struct marker *m, struct span *s, size_t index)
 
 /* Marks the object that v, a word within the heap's bounds, identifies,
  * if any.  Kept out of line: most words a scan reads fail the bounds test,
- * which gci_mark_range makes in its loop. */
-static __attribute__((noinline)) void mark_word(struct marker *m, uintptr_t v)
+ * which gci_mark_range makes in its loop.
+ *
+ * Part of the conservative scanner, and exempt from the sanitizers with
+ * it: while a concurrent cycle marks, the page heap carves and merges
+ * free runs, so the span a page-map entry names may be a free run's
+ * record being rewritten.  Reading it is harmless -- a free run fails the
+ * state test, and a record reused for an in-use span has its fields
+ * written before its state is published (release) -- but it is a race on
+ * plain fields.  In-use spans are never freed while marking (gc.c). */
+static __attribute__((noinline,
+                      no_sanitize("address", "thread", "undefined"))) void
+mark_word(struct marker *m, uintptr_t v, uintptr_t slot)
 {
     struct span *s;
     uintptr_t page = v >> GCI_PAGE_SHIFT;
@@ -99,9 +112,16 @@ static __attribute__((noinline)) void mark_word(struct marker *m, uintptr_t v)
         m->last_span = s;
     }
     size_t i = span_index(s, v);
-    if (i < s->nelems && span_bit(s, BM_ALLOC, i) && !span_bit(s, BM_FREED, i))
+    if (i < s->nelems && span_bit(s, BM_ALLOC, i) &&
+        !span_bit(s, BM_FREED, i)) {
+        if (GCI_UNLIKELY(m->check))
+            gci_checkmark_note(m, s, i, slot);
         gci_mark_object(m, s, i);
+    }
 }
+
+/* Marks what v, any word, identifies (the write barrier's shade). */
+void gci_mark_word(struct marker *m, uintptr_t v) { mark_word(m, v, 0); }
 
 /*
  * The conservative word scanner: every aligned word of [lo, hi) is a
@@ -123,7 +143,7 @@ gci_mark_range(struct marker *m, uintptr_t lo, uintptr_t hi)
         VALGRIND_MAKE_MEM_DEFINED(&v, sizeof v);
 #endif
         if (v - heap_lo < heap_span)
-            mark_word(m, v);
+            mark_word(m, v, p);
     }
 }
 
@@ -166,6 +186,7 @@ static void scan_item(struct marker *m, uintptr_t lo, uintptr_t hi)
         gci_work_push(m, lo + CHUNK_BYTES, hi);
         hi = lo + CHUNK_BYTES;
     }
+    m->scan_bytes += hi - lo;
     gci_mark_range(m, lo, hi);
 }
 
@@ -176,23 +197,29 @@ static void recruit_helpers(void);
  * before a helper thread could even be scheduled. */
 #define RECRUIT_AFTER 64
 
-static void drain(struct marker *m)
+/* Scans grey objects until none is left (with the world stopped), or,
+ * with a `budget` (concurrent marking), until that many bytes were
+ * scanned or no published work is left; then the prefetch queue is
+ * emptied, so no grey item is left outside a work buffer. */
+static void drain_budget(struct marker *m, uint64_t budget)
 {
     struct fifo f = {.head = 0, .n = 0};
+    uint64_t stop_at = m->scan_bytes + budget;
     for (;;) {
         if (m->recruit && ++m->scanned > RECRUIT_AFTER) {
             m->recruit = false;
             recruit_helpers();
         }
         uintptr_t lo, hi;
-        while (f.n < PREFETCH_DEPTH && gci_work_pop(m, &lo, &hi)) {
+        bool more = !budget || m->scan_bytes < stop_at;
+        while (more && f.n < PREFETCH_DEPTH && gci_work_pop(m, &lo, &hi)) {
             __builtin_prefetch((const void *)lo);
             size_t tail = (f.head + f.n++) % PREFETCH_DEPTH;
             f.lo[tail] = lo;
             f.hi[tail] = hi;
         }
         if (f.n == 0) {
-            if (!gci_work_get(m))
+            if (budget ? !more || !gci_work_try_get(m) : !gci_work_get(m))
                 return;
             continue;
         }
@@ -202,6 +229,29 @@ static void drain(struct marker *m)
         f.n--;
         scan_item(m, lo, hi);
     }
+}
+
+static void drain(struct marker *m) { drain_budget(m, 0); }
+
+/* Concurrent marking: scans about `budget` bytes of grey objects from m's
+ * buffer and the published ones; returns the bytes scanned (0: no grey
+ * object could be found). */
+uint64_t gci_mark_drain_some(struct marker *m, uint64_t budget)
+{
+    uint64_t before = m->scan_bytes;
+    if (gci_work_try_get(m))
+        drain_budget(m, budget);
+    return m->scan_bytes - before;
+}
+
+/* Adds a concurrent marker's counts to the cycle's. */
+void gci_mark_account(struct marker *m)
+{
+    if (m->marked_bytes)
+        at_fetch_add(&gci_cycle_marked, m->marked_bytes);
+    if (m->scan_bytes)
+        at_fetch_add(&gci_cycle_scanned, m->scan_bytes);
+    m->marked_bytes = m->scan_bytes = 0;
 }
 
 /* ---- Helper workers ------------------------------------------------------ */
@@ -282,7 +332,7 @@ static uint64_t drain_all(struct marker *m)
     helpers.running = 0;
     helpers.marked_bytes = 0;
     pthread_mutex_unlock(&helpers.lock);
-    m->recruit = true;
+    m->recruit = !m->check; /* the checkmark re-mark runs alone */
     m->scanned = 0;
     drain(m);
     m->recruit = false;
@@ -316,7 +366,7 @@ static void rescan_span(struct span *s, void *arg)
  */
 uint64_t gci_mark_run(void (*roots)(struct marker *m))
 {
-    struct marker m = {0};
+    struct marker m = {.check = gci_checkmark_active()};
     roots(&m);
     uint64_t helped = drain_all(&m);
     while (gci_work_overflowed()) {
@@ -331,6 +381,8 @@ uint64_t gci_mark_run(void (*roots)(struct marker *m))
 
 struct verify {
     bool ok;
+    bool mark2; /* check MARK-2 (not after a concurrent mark: a slot freed
+                   while marking may have been marked before) */
     size_t reported;
 };
 
@@ -348,7 +400,7 @@ __attribute__((no_sanitize("address", "thread", "undefined"))) static void
 verify_span(struct span *s, void *arg)
 {
     struct verify *v = arg;
-    for (size_t w = 0; w < s->nwords; w++)
+    for (size_t w = 0; v->mark2 && w < s->nwords; w++)
         if (at_load(span_bits(s, BM_MARK, w)) &
             ~at_load(span_bits(s, BM_ALLOC, w)))
             complain(v, "marked free slot in span", s->start, 0);
@@ -373,9 +425,9 @@ verify_span(struct span *s, void *arg)
 
 /* Checks MARK-1 and MARK-2 over the whole heap after marking, with the
  * world stopped; reports violations through the error handler. */
-bool gci_mark_verify(void)
+bool gci_mark_verify(bool mark2)
 {
-    struct verify v = {true, 0};
+    struct verify v = {true, mark2, 0};
     gci_mheap_each_span(verify_span, &v);
     return v.ok;
 }

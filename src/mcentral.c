@@ -143,7 +143,9 @@ struct span *gci_mcentral_acquire(struct mcache *c, size_t spanclass)
     return s;
 }
 
-/* The owner hands s back: to the heap if empty, else to a list. */
+/* The owner hands s back: to the heap if empty, else to a list.  While
+ * a concurrent cycle marks, no span is freed (markers may be looking at
+ * it), so an empty one is listed. */
 void gci_mcentral_release(struct span *s)
 {
     struct mcentral *mc = &central[s->spanclass];
@@ -152,7 +154,7 @@ void gci_mcentral_release(struct span *s)
     gci_span_drain(s);
     s->alloc_cache = 0;
     size_t n = gci_span_count_alloc(s);
-    if (n == 0) {
+    if (n == 0 && !gci_marking()) {
         at_store(&s->list, LIST_NONE);
         pthread_mutex_unlock(&mc->lock);
         gci_mheap_free(s);

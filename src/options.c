@@ -4,9 +4,7 @@
  * One table: name, what it sets, and a parser.  A value that cannot be
  * parsed is reported as "gcheap: ignoring GCHEAP_X=<value>: <why>" and
  * the default is kept.  docs/options.md lists the same table for readers.
- * Options of the concurrent collector (GCHEAP_CONCURRENT, GCHEAP_CHECKMARK)
- * are not read yet: they arrive with it.  GCHEAP_SUSPEND_SIGNAL is read by
- * threads.c, which owns the signal.
+ * GCHEAP_SUSPEND_SIGNAL is read by threads.c, which owns the signal.
  */
 #include "internal.h"
 
@@ -16,6 +14,7 @@
 #include <string.h>
 
 int gci_opt_trace;
+int gci_opt_checkmark;
 size_t gci_opt_mark_buffers = 16384; /* 4 KiB each: 64 MiB of grey items */
 
 void gci_env_warning(const char *name, const char *value, const char *why)
@@ -57,6 +56,24 @@ static const char *set_trace(const char *v)
     const char *err = parse_long(v, 0, 1, &n);
     if (!err)
         gci_opt_trace = (int)n;
+    return err;
+}
+
+static const char *set_concurrent(const char *v)
+{
+    long n;
+    const char *err = parse_long(v, 0, 1, &n);
+    if (!err)
+        at_store(&gci_concurrent, (size_t)n);
+    return err;
+}
+
+static const char *set_checkmark(const char *v)
+{
+    long n;
+    const char *err = parse_long(v, 0, 1, &n);
+    if (!err)
+        gci_opt_checkmark = (int)n;
     return err;
 }
 
@@ -150,6 +167,8 @@ static const struct option {
     {"GCHEAP_MARK_BUFFERS", set_mark_buffers},
     {"GCHEAP_MEMORY_LIMIT", set_memory_limit},
     {"GCHEAP_FORCE_PERIOD", set_force_period},
+    {"GCHEAP_CONCURRENT", set_concurrent},
+    {"GCHEAP_CHECKMARK", set_checkmark},
 };
 
 void gci_options_init(void)

@@ -94,6 +94,61 @@ uint64_t gci_pacer_choose_goal(uint64_t live, int percent, uint64_t limit,
     return goal;
 }
 
+/* The concurrent collector's trigger (Go 1.18's pacer, simplified).  A
+ * cycle's marking costs W bytes of scan work; while it marks, the program
+ * allocates.  Their ratio, per unit of CPU each side had, is cons/mark:
+ *     cons_mark = A * u / (W * (1 - u))
+ * where A is what was allocated from the trigger to mark termination and
+ * u the collector's share of the CPU while marking (workers and assists).
+ * Marking with the goal share (GCI_GOAL_UTIL) then needs a runway of
+ *     runway = cons_mark * (1 - GOAL_UTIL) / GOAL_UTIL * W_next
+ * and the next cycle starts at goal - runway, kept between 70% and 95% of
+ * the way from the live heap to the goal.  W_next is the last cycle's
+ * scan work. */
+double gci_pacer_cons_mark(uint64_t allocated, uint64_t scan_work, double util)
+{
+    if (scan_work == 0 || util <= 0)
+        return 0;
+    if (util > 0.95)
+        util = 0.95;
+    return (double)allocated * util / ((double)scan_work * (1 - util));
+}
+
+uint64_t gci_pacer_trigger(uint64_t live, uint64_t goal, double cons_mark,
+                           uint64_t scan_work)
+{
+    if (goal == UINT64_MAX || goal <= live)
+        return goal;
+    double span = (double)(goal - live);
+    double runway =
+        cons_mark * (1 - GCI_GOAL_UTIL) / GCI_GOAL_UTIL * (double)scan_work;
+    double lo = (double)live + 0.70 * span, hi = (double)live + 0.95 * span;
+    double t = (double)goal - runway;
+    t = t < lo ? lo : t > hi ? hi : t;
+    return (uint64_t)t;
+}
+
+/* Scan bytes owed per byte allocated while marking, x 2^16: the work
+ * expected still to do over the heap left before the goal (Go's assist
+ * ratio).  Past the expected work or the goal, the goal is stretched by
+ * 10% and the work taken to be all of `heap_scan_max` (Go's hard goal),
+ * so assists grow steep but stay finite. */
+uint64_t gci_pacer_assist_ratio(uint64_t expected, uint64_t done, uint64_t heap,
+                                uint64_t goal, uint64_t heap_scan_max)
+{
+    if (goal == UINT64_MAX)
+        return 0;
+    if (done >= expected || heap >= goal) {
+        goal += goal / 10;
+        if (expected < heap_scan_max)
+            expected = heap_scan_max;
+    }
+    uint64_t left = expected > done ? expected - done : 0;
+    uint64_t runway = goal > heap + (64u << 10) ? goal - heap : 64u << 10;
+    double r = (double)left / (double)runway * 65536.0;
+    return r > 1e9 ? (uint64_t)1e9 : (uint64_t)r;
+}
+
 /* ---- State --------------------------------------------------------------- */
 
 AO_t gci_trigger = MIN_GOAL_BYTES;
@@ -105,6 +160,28 @@ static uint64_t last_live, last_nonheap;
 static struct gci_limiter limiter;
 static AO_t limiting; /* limiter.on, for readers without the lock */
 static unsigned ncpu = 1;
+#define CONS_MARK_HISTORY 4
+static double cons_mark[CONS_MARK_HISTORY]; /* the last cycles' figures */
+static uint64_t last_scan_work;
+
+/* The most pessimistic recent cons/mark (Go 1.18 took the maximum of the
+ * last four too: one calm cycle must not make the next trigger late). */
+static double cons_mark_estimate(void)
+{
+    double m = 0;
+    for (size_t i = 0; i < CONS_MARK_HISTORY; i++)
+        if (cons_mark[i] > m)
+            m = cons_mark[i];
+    return m;
+}
+
+uint64_t gci_pacer_expected_work(void)
+{
+    pthread_mutex_lock(&lock);
+    uint64_t w = last_scan_work ? last_scan_work : last_live;
+    pthread_mutex_unlock(&lock);
+    return w;
+}
 
 int gci_pacer_percent(void) { return (int)(ptrdiff_t)at_load(&percent); }
 uint64_t gci_pacer_heap_goal(void) { return at_load(&goal); }
@@ -118,7 +195,20 @@ static void set_goal(void)
         gci_pacer_choose_goal(last_live, gci_pacer_percent(), at_load(&limit),
                               last_nonheap, limiter.on);
     at_store(&goal, g);
-    at_store(&gci_trigger, g);
+    at_store(
+        &gci_trigger,
+        at_load(&gci_concurrent)
+            ? gci_pacer_trigger(last_live, g, cons_mark_estimate(),
+                                last_scan_work ? last_scan_work : last_live)
+            : g);
+}
+
+/* gc_set_concurrent: the trigger moves with the mode. */
+void gci_pacer_mode_changed(void)
+{
+    struct mcache *c = gci_api_lock(&lock);
+    set_goal();
+    gci_api_unlock(c, &lock);
 }
 
 void gci_pacer_init(unsigned cpus) { ncpu = cpus ? cpus : 1; }
@@ -128,6 +218,14 @@ void gci_pacer_cycle_done(const struct gci_cycle_figures *f)
     pthread_mutex_lock(&lock);
     last_live = f->live;
     last_nonheap = f->nonheap;
+    if (f->scan_work)
+        last_scan_work = f->scan_work;
+    if (f->concurrent) {
+        memmove(cons_mark + 1, cons_mark,
+                sizeof cons_mark - sizeof cons_mark[0]);
+        cons_mark[0] =
+            gci_pacer_cons_mark(f->mark_allocated, f->scan_work, f->mark_util);
+    }
     gci_limiter_update(&limiter, f->gc_ns, f->wall_ns * ncpu, ncpu);
     at_store(&limiting, limiter.on);
     set_goal();

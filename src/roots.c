@@ -90,8 +90,19 @@ static GCI_NOINLINE void mark_thread(struct gthread *t, void *arg)
     volatile char anchor = 0;
     uintptr_t sp =
         t == gci_thread_self() ? (uintptr_t)&anchor : at_load(&t->stopped_sp);
+    if (m->check) { /* checkmark.c: where old words may lie is quiet */
+        uintptr_t hi = t->snap_sp > sp ? t->snap_sp : sp;
+        /* the signal frame and the red zone below the stopped code */
+        if (t != gci_thread_self() && t->user_sp > hi)
+            hi = t->user_sp;
+        m->quiet_lo = sp;
+        m->quiet_hi = hi;
+    } else {
+        t->snap_sp = sp;
+    }
     if (sp) /* 0: the thread was gone when the world stopped */
         gci_thread_mark_stacks(m, t, sp);
+    m->quiet_lo = m->quiet_hi = 0;
     (void)anchor;
 }
 
@@ -104,8 +115,10 @@ static void mark_uncollectable(struct span *s, void *arg)
             gci_mark_object(arg, s, i);
 }
 
-/* Marks every root; the world is stopped. */
-void gci_roots_mark(struct marker *m)
+/* The roots a concurrent cycle marks in its mark-start stop: all but the
+ * uncollectable objects, which are heap objects (stores into them use the
+ * barrier), so they are marked while the program runs. */
+void gci_roots_mark_stopped(struct marker *m)
 {
     pthread_mutex_lock(&roots_lock);
     mark_ranges(m, &static_roots);
@@ -113,8 +126,21 @@ void gci_roots_mark(struct marker *m)
     pthread_mutex_unlock(&roots_lock);
     gci_threads_each(mark_thread, m);
     gci_fibers_mark(m);
-    gci_mheap_each_span(mark_uncollectable, m);
     gci_finalize_mark(m);
+}
+
+/* Greys every uncollectable object.  While a concurrent cycle marks, no
+ * in-use span is freed, so the walk of the page map is safe. */
+void gci_roots_mark_uncollectable(struct marker *m)
+{
+    gci_mheap_each_span(mark_uncollectable, m);
+}
+
+/* Marks every root; the world is stopped. */
+void gci_roots_mark(struct marker *m)
+{
+    gci_roots_mark_stopped(m);
+    gci_roots_mark_uncollectable(m);
 }
 
 GCI_API void gc_add_roots(void *start, void *end)

@@ -15,6 +15,8 @@
  * mcentral lock of its class when no cache owns it); see struct span.
  */
 #include "internal.h"
+
+#include <stddef.h>
 #include "vg.h"
 
 #define NUM_POOLS 5 /* bitmaps of 1, 2, 4, 8, 16 words */
@@ -60,7 +62,13 @@ struct span *gci_span_new(size_t nwords)
         s = (struct span *)pool->bump;
         pool->bump += bytes;
     }
-    memset(s, 0, pool_struct_bytes(p));
+    /* Cleared around `state`, which is written atomically: a concurrent
+     * mark may read a recycled record's state through a stale page-map
+     * entry (mark.c, mheap.c) and must see either value, whole. */
+    size_t st = offsetof(struct span, state), rest = st + sizeof s->state;
+    memset(s, 0, st);
+    at_store(&s->state, SPAN_DEAD);
+    memset((char *)s + rest, 0, pool_struct_bytes(p) - rest);
     s->pool = (uint8_t)p;
     s->nwords = (uint8_t)(1u << p);
     return s;

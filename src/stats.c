@@ -40,5 +40,4 @@ GCI_API void gc_get_stats(gc_stats *out)
     out->heap_sys = gci_mheap_sys_bytes();
     out->heap_released = gci_mheap_released_bytes();
     gci_gc_stats(out);
-    out->concurrent = 0;
 }

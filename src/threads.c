@@ -45,6 +45,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 _Thread_local struct mcache *gci_tls_cache
@@ -83,6 +84,7 @@ static void thread_exit(void *arg)
     struct gthread *t = arg;
     gci_nostop_begin(&t->cache);
     gci_mcache_release_all(&t->cache);
+    gci_barrier_flush(t); /* its grey objects, if a cycle marks */
     gci_nostop_end(&t->cache);
     gci_lock_stoppable(&threads_lock);
     unlink_record(t);
@@ -217,11 +219,12 @@ static void futex_wake_all(volatile int *addr)
 
 /* Parks the calling thread for the stop under way, if any and if it has
  * not parked for it yet.  Async-signal-safe. */
-static GCI_NOINLINE void park(struct gthread *t)
+static GCI_NOINLINE void park(struct gthread *t, uintptr_t user_sp)
 {
     int epoch = __atomic_load_n(&stop_epoch, __ATOMIC_ACQUIRE);
     if (!(epoch & 1) || t->parked_epoch == epoch)
         return;
+    t->user_sp = user_sp;
     /* Every callee-saved register into this frame, unmangled (glibc's
      * setjmp mangles rbp, which -O2 code uses for data), below which
      * `anchor` lies: the scan from it covers them. */
@@ -235,16 +238,31 @@ static GCI_NOINLINE void park(struct gthread *t)
     (void)anchor;
 }
 
-static void suspend_handler(int sig)
+/* The stack pointer of the code a signal interrupted (0: unknown). */
+static uintptr_t interrupted_sp(void *uctx)
+{
+    ucontext_t *uc = uctx;
+#if defined(__x86_64__)
+    return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+    return (uintptr_t)uc->uc_mcontext.sp;
+#else
+    (void)uc;
+    return 0;
+#endif
+}
+
+static void suspend_handler(int sig, siginfo_t *info, void *uctx)
 {
     (void)sig;
+    (void)info;
     int saved_errno = errno;
     struct gthread *t = tls_thread;
     if (t) {
         if (t->cache.nostop)
             t->cache.stop_pending = 1;
         else
-            park(t);
+            park(t, interrupted_sp(uctx));
     }
     errno = saved_errno;
 }
@@ -255,14 +273,14 @@ GCI_NOINLINE void gci_park_pending(struct mcache *c)
     c->stop_pending = 0;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     if (tls_thread)
-        park(tls_thread);
+        park(tls_thread, 0);
 }
 
 /* The cooperative check of the allocator's slow path. */
 void gci_park_if_stopping(void)
 {
     if ((__atomic_load_n(&stop_epoch, __ATOMIC_RELAXED) & 1) && tls_thread)
-        park(tls_thread);
+        park(tls_thread, 0);
 }
 
 /* Takes a lock the collector may hold while the world is stopped
@@ -338,8 +356,8 @@ static void install_handler(void)
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = suspend_handler;
-    sa.sa_flags = SA_RESTART;
+    sa.sa_sigaction = suspend_handler;
+    sa.sa_flags = SA_RESTART | SA_SIGINFO;
     sigfillset(&sa.sa_mask);
     sigdelset(&sa.sa_mask, SIGSEGV);
     sigdelset(&sa.sa_mask, SIGBUS);

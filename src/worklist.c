@@ -162,6 +162,42 @@ bool gci_work_get(struct marker *m)
     return b != NULL;
 }
 
+/* Concurrent marking: gives the worker a published buffer if there is
+ * one, without waiting (the program may still be making grey objects, so
+ * an empty list does not mean marking is done; gc.c decides that with
+ * the world stopped). */
+bool gci_work_try_get(struct marker *m)
+{
+    if (m->buf && m->buf->n)
+        return true;
+    if (m->buf) {
+        put_empty(m->buf);
+        m->buf = NULL;
+    }
+    if (at_load(&wl.nfull) == 0)
+        return false;
+    pthread_mutex_lock(&wl.lock);
+    struct workbuf *b = wl.full;
+    if (b) {
+        wl.full = b->next;
+        at_store(&wl.nfull, at_load(&wl.nfull) - 1);
+    }
+    pthread_mutex_unlock(&wl.lock);
+    m->buf = b;
+    return b != NULL;
+}
+
+/* An assist that found nothing to take says so: while one waits, the
+ * workers' pushes hand half of their buffers over (gci_work_push). */
+void gci_work_hungry(bool on)
+{
+    pthread_mutex_lock(&wl.lock);
+    at_store(&gci_work_nidle, at_load(&gci_work_nidle) + (on ? 1 : (size_t)-1));
+    pthread_mutex_unlock(&wl.lock);
+}
+
+bool gci_work_published(void) { return at_load(&wl.nfull) > 0; }
+
 /* Starts a drain by `nworkers` workers. */
 void gci_work_begin(size_t nworkers)
 {

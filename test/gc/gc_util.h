@@ -14,6 +14,8 @@
 #ifndef GCHEAP_TEST_GC_UTIL_H
 #define GCHEAP_TEST_GC_UTIL_H
 
+#include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,6 +56,22 @@
 #define GCT_LESS(n, d) (GCT_TSAN ? (n) / (d) : (n))
 
 typedef unsigned long long gct_ull;
+
+/* Locks a mutex the program's threads share while cycles run.  TSan holds
+ * a signal back while its thread blocks in pthread_mutex_lock, so a thread
+ * blocked behind one that was stopped holding the mutex would never stop
+ * and the collector would wait forever: under TSan, spin with trylock
+ * (sched_yield delivers the signal).  Natively the signal interrupts the
+ * futex wait, and a plain lock is what a program uses. */
+GCT_UNUSED static void gct_lock(pthread_mutex_t *m)
+{
+    if (!GCT_TSAN) {
+        pthread_mutex_lock(m);
+        return;
+    }
+    while (pthread_mutex_trylock(m) != 0)
+        sched_yield();
+}
 
 GCT_UNUSED static uint64_t gct_mix(uint64_t x)
 {

@@ -126,20 +126,7 @@ static long verify_list(const struct node *n, uint64_t tid, long count)
     return bad + (seen != count);
 }
 
-/* TSan holds a signal back while its thread blocks in pthread_mutex_lock,
- * so a thread blocked behind one that was stopped holding slot_mu would
- * never stop and the collector would wait forever: under TSan, spin with
- * trylock (sched_yield delivers the signal).  Natively the signal
- * interrupts the futex wait, and a plain lock is what a program uses. */
-static void lock_slots(void)
-{
-    if (!GCT_TSAN) {
-        pthread_mutex_lock(&slot_mu);
-        return;
-    }
-    while (pthread_mutex_trylock(&slot_mu) != 0)
-        sched_yield();
-}
+static void lock_slots(void) { gct_lock(&slot_mu); }
 
 static void *worker(void *p)
 {

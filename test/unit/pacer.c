@@ -2,7 +2,8 @@
  * pacer.c -- the pacer's pure rules and the option parsers it depends on:
  * the GOGC goal, the memory limit's goal, the choice between them with
  * its floor, the CPU limiter over simulated cycles, and the byte-size and
- * duration syntax of GCHEAP_MEMORY_LIMIT and GCHEAP_FORCE_PERIOD.
+ * duration syntax of GCHEAP_MEMORY_LIMIT and GCHEAP_FORCE_PERIOD; and
+ * the concurrent pacer (trigger, cons/mark, assist ratio) in simulation.
  */
 #include "../check.h"
 #include "internal.h"
@@ -112,6 +113,129 @@ static void test_parse(void)
     CHECK(gci_parse_duration("-1s", &v) != NULL);
 }
 
+/* ---- The concurrent pacer in simulation -------------------------------
+ * A program on 2 CPUs with `live` bytes reachable (all of it scan work)
+ * allocates `alloc_rate` bytes per second of its CPU; the collector scans
+ * `mark_rate` bytes per CPU-second.  A cycle starts at the trigger; the
+ * background worker has a quarter of the machine (half a CPU); while it
+ * marks, every byte the program allocates owes assist_ratio bytes of
+ * scanning, paid from the program's CPU, as barrier.c does.  The pacer's
+ * estimate is the largest cons/mark of the last four cycles, as in
+ * pacer.c. */
+struct sim {
+    double live, alloc_rate, mark_rate;
+    int percent;
+    double hist[4];
+    double peak_over_goal; /* of the last cycle */
+    double util;           /* the collector's CPU share while it marked */
+    double worst;          /* largest peak/goal seen */
+};
+
+static void sim_cycle(struct sim *m)
+{
+    uint64_t live = (uint64_t)m->live;
+    uint64_t goal = gci_pacer_gogc_goal(live, m->percent);
+    double est = 0;
+    for (int i = 0; i < 4; i++)
+        est = m->hist[i] > est ? m->hist[i] : est;
+    uint64_t trigger = gci_pacer_trigger(live, goal, est, live);
+    CHECK(trigger >= live + (goal - live) * 69 / 100 &&
+          trigger <= live + (goal - live) * 96 / 100);
+    double heap = (double)trigger, done = 0, work = m->live, t = 0;
+    double gc_cpu = 0, dt = 1e-4, bank = 0;
+    while (done < work) {
+        double ratio =
+            gci_pacer_assist_ratio((uint64_t)work, (uint64_t)done,
+                                   (uint64_t)heap, goal, (uint64_t)heap) /
+            65536.0;
+        /* The worker scans, and banks what it scans as credit; the
+         * program (1.5 CPUs) allocates, paying what it owes from the bank
+         * first and by scanning itself for the rest. */
+        double bg = 0.5 * dt * m->mark_rate;
+        bank += bg;
+        double bytes = 1.5 * dt * m->alloc_rate, assist = 0;
+        if (bytes * ratio <= bank) {
+            bank -= bytes * ratio;
+        } else {
+            bytes = (1.5 * dt + bank / m->mark_rate) /
+                    (1.0 / m->alloc_rate + ratio / m->mark_rate);
+            assist = bytes * ratio - bank;
+            bank = 0;
+        }
+        done += bg + assist;
+        gc_cpu += 0.5 * dt + assist / m->mark_rate;
+        heap += bytes;
+        t += dt;
+    }
+    double util = gc_cpu / (2 * t);
+    m->util = util;
+    memmove(m->hist + 1, m->hist, 3 * sizeof m->hist[0]);
+    m->hist[0] =
+        gci_pacer_cons_mark((uint64_t)(heap - (double)trigger), live, util);
+    m->peak_over_goal = heap / (double)goal;
+    if (m->peak_over_goal > m->worst)
+        m->worst = m->peak_over_goal;
+}
+
+static void test_pacer_simulation(void)
+{
+    struct sim m = {.live = 64.0 * MIB,
+                    .alloc_rate = 30e6,
+                    .mark_rate = 500e6,
+                    .percent = 100};
+    /* Steady state: peak within 5% of the goal after 25 cycles. */
+    for (int c = 0; c < 25; c++)
+        sim_cycle(&m);
+    for (int c = 0; c < 10; c++) {
+        sim_cycle(&m);
+        CHECKF(m.peak_over_goal >= 0.95 && m.peak_over_goal <= 1.05,
+               "steady: peak/goal %.3f", m.peak_over_goal);
+        /* ... reached by the trigger, not by assists: the collector keeps
+         * to its quarter of the CPU */
+        CHECKF(m.util < 0.27, "steady: collector CPU share %.3f", m.util);
+    }
+    /* The program allocates 3x faster: the assists hold the heap near the
+     * goal at once, and the trigger moves earlier within a few cycles. */
+    m.alloc_rate *= 3;
+    m.worst = 0;
+    for (int c = 0; c < 10; c++)
+        sim_cycle(&m);
+    CHECKF(m.worst <= 1.10, "rate step up: worst peak/goal %.3f", m.worst);
+    CHECKF(m.peak_over_goal >= 0.95 && m.peak_over_goal <= 1.05,
+           "after the step up: peak/goal %.3f", m.peak_over_goal);
+    /* ... and back down: the estimate forgets the fast cycles. */
+    m.alloc_rate /= 3;
+    for (int c = 0; c < 10; c++)
+        sim_cycle(&m);
+    CHECKF(m.peak_over_goal >= 0.95 && m.peak_over_goal <= 1.05,
+           "after the step down: peak/goal %.3f", m.peak_over_goal);
+    CHECKF(m.util < 0.27, "after the step down: CPU share %.3f", m.util);
+    /* GOGC changes: 50, then 200. */
+    int percents[] = {50, 200};
+    for (int k = 0; k < 2; k++) {
+        m.percent = percents[k];
+        m.worst = 0;
+        for (int c = 0; c < 25; c++)
+            sim_cycle(&m);
+        CHECKF(m.worst <= 1.10, "GOGC %d: worst peak/goal %.3f", m.percent,
+               m.worst);
+        CHECKF(m.peak_over_goal >= 0.95 && m.peak_over_goal <= 1.05,
+               "GOGC %d: peak/goal %.3f", m.percent, m.peak_over_goal);
+    }
+    /* The trigger stays within 70-95% of the runway whatever cons/mark. */
+    CHECK(gci_pacer_trigger(100 * MIB, 200 * MIB, 0, 100 * MIB) ==
+          100 * MIB + 95 * MIB);
+    CHECK(gci_pacer_trigger(100 * MIB, 200 * MIB, 1e9, 100 * MIB) ==
+          100 * MIB + 70 * MIB);
+    CHECK(gci_pacer_trigger(0, UINT64_MAX, 1, 1) == UINT64_MAX);
+    /* Assist ratio: work left over heap left; steeper past the goal. */
+    CHECK(gci_pacer_assist_ratio(100, 50, 100 * MIB, 100 * MIB + 50 * 1024, 0) >
+          0);
+    CHECK(gci_pacer_assist_ratio(1000 * MIB, 500 * MIB, 100 * MIB, 200 * MIB,
+                                 0) == 5 * 65536);
+    CHECK(gci_pacer_assist_ratio(1, 1, 0, UINT64_MAX, 1) == 0);
+}
+
 int main(void)
 {
     test_gogc_goal();
@@ -119,5 +243,6 @@ int main(void)
     test_choose();
     test_limiter();
     test_parse();
+    test_pacer_simulation();
     return check_done();
 }

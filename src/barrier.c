@@ -1,0 +1,238 @@
+/*
+ * barrier.c -- the hybrid write barrier, gc_memmove, and mutator assists:
+ * what a program thread does for the collector while a concurrent cycle
+ * marks.
+ *
+ * The barrier (Go 1.8's hybrid barrier, without the stack half: roots are
+ * all scanned in the mark-start stop): a store `*slot = value` into a heap
+ * object while marking first shades the old value of *slot (Yuasa's
+ * deletion barrier) and then `value` (Dijkstra's insertion barrier).
+ * Shading marks the object a word identifies, if it is white, and queues
+ * it grey in the storing thread's own work buffer (gthread.wb), which is
+ * published when full and at mark termination.  The fast path, inline in
+ * gcheap.h, is one relaxed load of gc_internal_barrier_on and a branch.
+ *
+ * Why a store can race the mark start: a thread that read the flag as 0
+ * and is stopped (by a signal, anywhere) before its store stores after
+ * the roots were scanned, without shading.  That is safe.  The new value
+ * was in its registers when it stopped: a root, so grey.  The old value O
+ * matters only if some root still reaches it at mark termination without
+ * a heap path: a root loaded after the scan from this slot.  This thread
+ * loaded nothing between the flag and the store (the compiler fence in
+ * gc_store keeps an earlier load of the slot before the flag's), so any
+ * load of O it made was before the scan, and O was greyed from its roots.
+ * Another thread's load of the slot after the scan would have to be
+ * ordered before this store by synchronisation placed between the flag
+ * and the store, where there is none: so it is a data race on the slot,
+ * which C leaves undefined and the barrier does not cover.  Mark
+ * termination cannot race the same way: the flag is 1 throughout the
+ * mark, and the slow path reads it again inside its no-stop region.
+ *
+ * Assists (Go's gcAssistAlloc): while marking, a thread that takes a span
+ * or a large object for `bytes` owes bytes * assist_ratio bytes of scan
+ * work, where the ratio is the work the pacer expects still to be done
+ * over the heap left before the goal.  It pays from its credit, then from
+ * the background worker's banked credit, then by marking in steps of at
+ * most ASSIST_STEP bytes; the surplus of a step is its next credit.  With
+ * no grey object to be found it keeps its debt for the next allocation.
+ *
+ * Concurrency: the slow paths run in a no-stop region, so a mark
+ * termination never finds a thread halfway through shading or with grey
+ * objects in a local prefetch queue; and they read the flag again inside
+ * the region, since marking may have ended since the fast path read it.
+ * BARRIER-1: while a cycle marks, every value overwritten in a heap slot
+ *            through the barrier, and every value stored, is shaded.
+ */
+#include "internal.h"
+
+#include <sched.h>
+
+GCI_API int gc_internal_barrier_on;
+
+AO_t gci_concurrent;
+AO_t gci_assist_ns;
+AO_t gci_bg_credit;    /* scan bytes the background worker did ahead */
+AO_t gci_assist_ratio; /* scan bytes owed per allocated byte, x 2^16 */
+
+#define ASSIST_STEP ((int64_t)64 << 10)
+#define ASSIST_WAIT_NS 1000000 /* longest wait for work in one assist */
+#define RATIO_ONE 65536
+
+static struct gthread *self_or_attach(void)
+{
+    struct gthread *t = gci_thread_self();
+    if (!t && gci_thread_attach())
+        t = gci_thread_self();
+    if (!t)
+        gci_fatal("out of memory registering a thread for the barrier");
+    return t;
+}
+
+/* Shades what v identifies, if anything (a heap object's address or an
+ * interior pointer). */
+static inline void shade(struct gthread *t, uintptr_t v)
+{
+    if (v - at_load(&gci_heap_lo) <
+        at_load(&gci_heap_hi) - at_load(&gci_heap_lo))
+        gci_mark_word(&t->wb, v);
+}
+
+GCI_API void gc_internal_store_slow(void *slot, void *value)
+{
+    struct gthread *t = self_or_attach();
+    gci_nostop_begin(&t->cache);
+    if (gci_marking()) {
+        shade(t, (uintptr_t) * (void *volatile *)slot);
+        shade(t, (uintptr_t)value);
+    }
+    *(void **)slot = value;
+    gci_nostop_end(&t->cache);
+}
+
+/* Shades every word of [p, p + n) (the calling thread is in a no-stop
+ * region, and a cycle is marking). */
+__attribute__((no_sanitize("address", "thread", "undefined"))) static void
+shade_words(struct gthread *t, const void *p, size_t n)
+{
+    uintptr_t lo = ((uintptr_t)p + sizeof(uintptr_t) - 1) &
+                   ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    for (uintptr_t a = lo; a + sizeof(uintptr_t) <= (uintptr_t)p + n;
+         a += sizeof(uintptr_t))
+        shade(t, *(volatile uintptr_t *)a);
+}
+
+/* The barrier for a bulk change of [p, p + n): its old words (a copy
+ * over them, or a free of the object) or new ones (a copy from them). */
+void gci_shade_range(const void *p, size_t n)
+{
+    if (!gci_marking() || n == 0)
+        return;
+    struct gthread *t = self_or_attach();
+    gci_nostop_begin(&t->cache);
+    if (gci_marking())
+        shade_words(t, p, n);
+    gci_nostop_end(&t->cache);
+}
+
+GCI_API void gc_memmove(void *dst, const void *src, size_t n)
+{
+    if (!gci_marking() || n == 0) {
+        memmove(dst, src, n);
+        return;
+    }
+    struct gthread *t = self_or_attach();
+    gci_nostop_begin(&t->cache);
+    if (gci_marking()) {
+        shade_words(t, dst, n);
+        shade_words(t, src, n);
+    }
+    memmove(dst, src, n);
+    gci_nostop_end(&t->cache);
+}
+
+/* Mark termination (world stopped) or thread exit: the thread's grey
+ * objects become everyone's, and its marking is counted. */
+void gci_barrier_flush(struct gthread *t)
+{
+    gci_work_flush(&t->wb);
+    if (t->cache.black_bytes)
+        at_fetch_add(&gci_cycle_black, t->cache.black_bytes);
+    t->cache.black_bytes = 0;
+    gci_mark_account(&t->wb);
+}
+
+/* At the mark start (world stopped): forgets the span a thread's marker
+ * last looked up, which may not exist any more. */
+void gci_barrier_reset(struct gthread *t)
+{
+    struct marker fresh = {0};
+    t->wb = fresh;
+    t->assist_credit = 0;
+}
+
+/* Takes what it can of its debt from the background worker's bank;
+ * true if the debt is paid. */
+static bool steal(struct gthread *t)
+{
+    for (;;) {
+        size_t bank = at_load(&gci_bg_credit);
+        if (bank == 0)
+            return false;
+        size_t take = (size_t)-t->assist_credit;
+        if (take > bank)
+            take = bank;
+        if (at_cas(&gci_bg_credit, bank, bank - take)) {
+            t->assist_credit += (int64_t)take;
+            return t->assist_credit >= 0;
+        }
+    }
+}
+
+/* The allocation slow path while marking: `bytes` were just taken. */
+void gci_assist(struct mcache *c, size_t bytes)
+{
+    (void)c;
+    struct gthread *t = gci_thread_self();
+    if (!t || !gci_marking())
+        return;
+    uint64_t ratio = at_load(&gci_assist_ratio);
+    /* ratio < 2^30 and bytes < 2^47: the product in a double is exact
+     * enough, and cannot overflow as a 64-bit product could. */
+    t->assist_credit -= (int64_t)((double)bytes * (double)ratio / 65536.0);
+    if (t->assist_credit >= 0)
+        return;
+    if (steal(t))
+        return;
+    uint64_t t0 = 0, waited = 0;
+    while (t->assist_credit < 0) {
+        gci_nostop_begin(&t->cache);
+        uint64_t done = 0;
+        bool marking = gci_marking();
+        if (marking) {
+            if (!t0)
+                t0 = gci_os_now_ns();
+            done = gci_mark_drain_some(&t->wb, ASSIST_STEP);
+            gci_work_flush(&t->wb);
+            gci_mark_account(&t->wb);
+        }
+        gci_nostop_end(&t->cache);
+        if (!marking)
+            break;
+        if (done) {
+            t->assist_credit += (int64_t)done;
+            continue;
+        }
+        /* Nothing grey to take: wait a little for the worker to share or
+         * to bank credit (Go parks the goroutine; the wait is bounded
+         * here, and what is left of the debt stays for the next span). */
+        if (waited >= ASSIST_WAIT_NS || steal(t))
+            break;
+        /* In a no-stop region: the work list's lock is the collector's
+         * at mark termination, so no stopped thread may hold it. */
+        uint64_t w0 = gci_os_now_ns();
+        gci_nostop_begin(&t->cache);
+        gci_work_hungry(true);
+        for (int i = 0; i < 200 && !gci_work_published() &&
+                        !at_load(&gci_bg_credit) && gci_marking();
+             i++)
+            gci_cpu_relax();
+        gci_work_hungry(false);
+        gci_nostop_end(&t->cache);
+        if (!gci_work_published() && !at_load(&gci_bg_credit))
+            sched_yield();
+        waited += gci_os_now_ns() - w0;
+    }
+    if (t0)
+        at_fetch_add(&gci_assist_ns, gci_os_now_ns() - t0);
+}
+
+GCI_API int gc_set_concurrent(int enabled)
+{
+    init_once();
+    size_t old;
+    do
+        old = at_load(&gci_concurrent);
+    while (!at_cas(&gci_concurrent, old, enabled != 0));
+    gci_pacer_mode_changed();
+    return (int)old;
+}
