@@ -301,7 +301,10 @@ GCI_API void *gc_realloc(void *p, size_t size)
         return NULL;
     }
     if (fits_in_place(s, size)) {
-        /* The bytes past the new end read as zero if it grows again. */
+        /* The bytes past the new end read as zero if it grows again;
+         * zeroing them deletes what they held (the barrier, if marking). */
+        if (s->kind != GCI_NOSCAN)
+            gci_shade_range((char *)p + size, s->elemsize - size);
         memset((char *)p + size, 0, s->elemsize - size);
         return p;
     }

@@ -363,6 +363,7 @@ struct gthread {
 void gci_stop_world(void);
 void gci_start_world(void);
 void gci_park_if_stopping(void);
+uintptr_t gci_stack_below(void);
 void gci_lock_stoppable(pthread_mutex_t *m);
 struct mcache *gci_api_lock(pthread_mutex_t *m);
 void gci_api_unlock(struct mcache *c, pthread_mutex_t *m);

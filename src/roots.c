@@ -87,9 +87,8 @@ static GCI_NOINLINE void mark_thread(struct gthread *t, void *arg)
 {
     struct marker *m = arg;
     __builtin_unwind_init();
-    volatile char anchor = 0;
     uintptr_t sp =
-        t == gci_thread_self() ? (uintptr_t)&anchor : at_load(&t->stopped_sp);
+        t == gci_thread_self() ? gci_stack_below() : at_load(&t->stopped_sp);
     if (m->check) { /* checkmark.c: where old words may lie is quiet */
         uintptr_t hi = t->snap_sp > sp ? t->snap_sp : sp;
         /* the signal frame and the red zone below the stopped code */
@@ -103,7 +102,6 @@ static GCI_NOINLINE void mark_thread(struct gthread *t, void *arg)
     if (sp) /* 0: the thread was gone when the world stopped */
         gci_thread_mark_stacks(m, t, sp);
     m->quiet_lo = m->quiet_hi = 0;
-    (void)anchor;
 }
 
 static void mark_uncollectable(struct span *s, void *arg)

@@ -226,16 +226,26 @@ static GCI_NOINLINE void park(struct gthread *t, uintptr_t user_sp)
         return;
     t->user_sp = user_sp;
     /* Every callee-saved register into this frame, unmangled (glibc's
-     * setjmp mangles rbp, which -O2 code uses for data), below which
-     * `anchor` lies: the scan from it covers them. */
+     * setjmp mangles rbp, which -O2 code uses for data); the scan starts
+     * below the whole frame, so it covers them wherever the compiler put
+     * them. */
     __builtin_unwind_init();
-    volatile char anchor = 0;
     t->parked_epoch = epoch;
-    at_store(&t->stopped_sp, (size_t)&anchor);
+    at_store(&t->stopped_sp, gci_stack_below());
     sem_post(&stop_acks); /* a release: the collector's sem_wait sees sp */
     while (__atomic_load_n(&stop_epoch, __ATOMIC_ACQUIRE) == epoch)
         futex_wait(&stop_epoch, epoch);
-    (void)anchor;
+}
+
+/* An address below the caller's whole frame: a local of this function's
+ * own frame.  (The address of a local of the caller's may lie above some
+ * of the caller's register spills: the compiler orders its slots.) */
+GCI_NOINLINE uintptr_t gci_stack_below(void)
+{
+    volatile char here = 0;
+    uintptr_t sp = (uintptr_t)&here;
+    (void)here;
+    return sp;
 }
 
 /* The stack pointer of the code a signal interrupted (0: unknown). */
