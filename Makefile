@@ -108,7 +108,7 @@ test: deps
 	GCHEAP_CONCURRENT=1 \
 	$(call RUN,concurrent) $(API) $(STRESS) $(GC) $(EXAMPLES)
 	GCHEAP_CONCURRENT=1 \
-	$(call RUN,debug-concurrent) $(patsubst build/release/%,build/debug/%,$(API) $(GC))
+	$(call RUN,debug-concurrent) $(patsubst build/release/%,build/debug/%,$(API) $(WRONG) $(GC))
 	$(MAKE) MODE=asan tests
 	ASAN_OPTIONS=detect_stack_use_after_return=0 \
 	$(call RUN,asan) $(patsubst build/release/%,build/asan/%,\

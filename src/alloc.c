@@ -102,6 +102,8 @@ static void *alloc_small_slow(struct mcache *c, size_t size, enum gci_kind kind,
         struct span *s = c->alloc[sc];
         *charge = (size_t)__builtin_popcountll(s->alloc_cache) * s->elemsize;
         p = take_slot(c, s);
+        if (GCI_UNLIKELY(at_load(&gci_sweep_ppb)))
+            gci_sweep_pay(*charge); /* sweeping owed for what it takes */
     }
     gci_nostop_end(c);
     return p;

@@ -34,7 +34,9 @@
  * over the heap left before the goal.  It pays from its credit, then from
  * the background worker's banked credit, then by marking in steps of at
  * most ASSIST_STEP bytes; the surplus of a step is its next credit.  With
- * no grey object to be found it keeps its debt for the next allocation.
+ * no grey object to be found it waits for work or credit: at most
+ * ASSIST_WAIT_NS below the goal (keeping the rest of its debt for its
+ * next span), and until marking ends once the heap is at the goal.
  *
  * Concurrency: the slow paths run in a no-stop region, so a mark
  * termination never finds a thread halfway through shading or with grey
@@ -202,10 +204,15 @@ void gci_assist(struct mcache *c, size_t bytes)
             t->assist_credit += (int64_t)done;
             continue;
         }
-        /* Nothing grey to take: wait a little for the worker to share or
-         * to bank credit (Go parks the goroutine; the wait is bounded
-         * here, and what is left of the debt stays for the next span). */
-        if (waited >= ASSIST_WAIT_NS || steal(t))
+        /* Nothing grey to take: wait for the worker to share or to bank
+         * credit.  Below the goal for at most ASSIST_WAIT_NS, what is left
+         * of the debt staying for the next span; at or over the goal for
+         * as long as it takes (Go parks the goroutine until credit comes):
+         * the heap must not outgrow the goal while the mark lags. */
+        if (steal(t))
+            break;
+        if (waited >= ASSIST_WAIT_NS &&
+            at_load(&gci_heap_alloc) < gci_pacer_heap_goal())
             break;
         /* In a no-stop region: the work list's lock is the collector's
          * at mark termination, so no stopped thread may hold it. */

@@ -410,6 +410,7 @@ static void run_cycle(enum reason why)
             ct.pause_max = ct.restarted - ct.mark_end;
     }
     pace(&ct);
+    gci_sweep_pace(ct.live + ct.black, at_load(&gci_trigger));
     record(&ct, why);
     gci_start_world();
     if (ct.checkmark_skipped)
@@ -512,8 +513,20 @@ void gci_gc_maybe(void)
 {
     if (GCI_LIKELY(!cycle_due()))
         return;
-    if (at_load(&gci_concurrent) && bg_request())
+    if (at_load(&gci_concurrent) && bg_request()) {
+        /* Past the goal before the mark has begun (the background
+         * collector is still finishing the last sweep or stopping the
+         * world): wait for it, as assists wait past the goal, so the heap
+         * does not outgrow its goal while the collector gets going. */
+        while (at_load(&gci_heap_alloc) >= gci_pacer_heap_goal() &&
+               !gci_marking() &&
+               (at_load(&bg.pending) || at_load(&cycle_running))) {
+            struct timespec ts = {0, 20000};
+            nanosleep(&ts, NULL);
+            gci_park_if_stopping();
+        }
         return;
+    }
     collect(REASON_PACER, true);
 }
 

@@ -259,6 +259,7 @@ struct span *gci_mcentral_acquire(struct mcache *c, size_t spanclass);
 void gci_mcentral_release(struct span *s);
 bool gci_mcentral_verify(void);
 void gci_mcentral_sweep_all(void);
+size_t gci_mcentral_sweep_some(size_t pages);
 
 /* ---- Spans: span.c ----------------------------------------------------- */
 
@@ -531,6 +532,9 @@ int gci_pacer_set_percent(int p);
 int64_t gci_pacer_set_limit(int64_t bytes);
 void gci_pacer_after_fork_child(void);
 void gci_sweep_finish(void);
+extern AO_t gci_sweep_ppb; /* pages to sweep per allocated byte, x 2^16 */
+void gci_sweep_pay(size_t bytes);
+void gci_sweep_pace(uint64_t heap, uint64_t trigger);
 void gci_sweep_resume(void);
 void gci_sweep_resume_quiet(void);
 extern void (*gci_debug_after_mark)(void);

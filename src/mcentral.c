@@ -181,17 +181,19 @@ void gci_mcentral_release(struct span *s)
  * them. */
 #define KEEP_EMPTY 32
 
-/* Sweeps up to SWEEP_BATCH spans from the head of q; false when q has no
- * unswept span left. */
-static bool sweep_batch(struct mcentral *mc, struct spanq *q)
+/* Sweeps up to `batch` spans from the head of q, adding their pages to
+ * *pages; false when q has no unswept span left. */
+static bool sweep_batch(struct mcentral *mc, struct spanq *q, int batch,
+                        size_t *pages)
 {
     size_t gen = at_load(&gci_sweepgen);
-    for (int i = 0; i < SWEEP_BATCH; i++) {
+    for (int i = 0; i < batch; i++) {
         struct span *s = q->head;
         if (!s || s->sweepgen == gen)
             return false;
         unlink_span(q, s);
         gci_span_sweep(s);
+        *pages += s->npages;
         size_t n = gci_span_count_alloc(s);
         if (mc->kept_gen != gen)
             mc->kept = 0, mc->kept_gen = gen;
@@ -214,13 +216,37 @@ void gci_mcentral_sweep_all(void)
         for (struct spanq *q = &mc->partial; q;
              q = q == &mc->partial ? &mc->full : NULL) {
             bool more = true;
+            size_t pages = 0;
             while (more) {
                 pthread_mutex_lock(&mc->lock);
-                more = sweep_batch(mc, q);
+                more = sweep_batch(mc, q, SWEEP_BATCH, &pages);
                 pthread_mutex_unlock(&mc->lock);
             }
         }
     }
+}
+
+/* Sweeping paid for by allocation (Go's deductive sweep): sweeps unswept
+ * spans of the classes in turn until about `pages` pages are swept;
+ * returns the pages swept (0: none is left).  Called in a no-stop region
+ * (the class locks are the collector's while the world is stopped). */
+size_t gci_mcentral_sweep_some(size_t pages)
+{
+    static AO_t cursor;
+    size_t done = 0, idle = 0;
+    while (done < pages && idle < GCI_NUM_SPANCLASSES) {
+        size_t i = at_fetch_add(&cursor, 1) % GCI_NUM_SPANCLASSES;
+        struct mcentral *mc = &central[i];
+        if (i < GCI_NUM_KINDS) /* class 0: large objects, not listed here */
+            continue;
+        size_t before = done;
+        pthread_mutex_lock(&mc->lock);
+        if (!sweep_batch(mc, &mc->partial, 4, &done))
+            sweep_batch(mc, &mc->full, 4, &done);
+        pthread_mutex_unlock(&mc->lock);
+        idle = done > before ? 0 : idle + 1;
+    }
+    return done;
 }
 
 /* Hands every empty listed span back to the page heap: gc_release_memory,

@@ -82,6 +82,38 @@ void gci_sweep_resume_quiet(void) { pthread_mutex_unlock(&sweep_lock); }
 
 uint64_t gci_sweep_ns(void) { return at_load(&sweep_ns); }
 
+/* ---- Sweeping paid for by allocation ------------------------------------
+ * Go's sweep pacing: at mark termination every in-use page is unswept, and
+ * the allocator sweeps pages in proportion to what it allocates,
+ *     pages per byte = in-use pages / (trigger - heap after the cycle),
+ * so that sweeping is over before the next cycle is due even when the
+ * background sweeper is starved of CPU.  0: nothing is owed. */
+AO_t gci_sweep_ppb;
+
+/* At mark termination (world stopped). */
+void gci_sweep_pace(uint64_t heap, uint64_t trigger)
+{
+    uint64_t inuse =
+        (gci_mheap_sys_bytes() - gci_mheap_free_bytes()) / GCI_PAGE_BYTES;
+    uint64_t runway =
+        trigger > heap + GCI_PAGE_BYTES ? trigger - heap : GCI_PAGE_BYTES;
+    double ppb = (double)inuse / (double)runway * 65536.0;
+    at_store(&gci_sweep_ppb, ppb > 1e12 ? (size_t)1e12 : (size_t)ppb + 1);
+}
+
+/* The allocator took `bytes` (in a no-stop region). */
+void gci_sweep_pay(size_t bytes)
+{
+    uint64_t ppb = at_load(&gci_sweep_ppb);
+    if (!ppb)
+        return;
+    uint64_t pages = (uint64_t)(((double)bytes * (double)ppb) / 65536.0) + 1;
+    uint64_t t0 = gci_os_now_ns();
+    if (gci_mcentral_sweep_some(pages) == 0)
+        at_store(&gci_sweep_ppb, 0); /* all swept */
+    at_fetch_add(&sweep_ns, gci_os_now_ns() - t0);
+}
+
 /* fork(): the child starts a sweeper of its own when it needs one. */
 void gci_sweep_after_fork_child(void)
 {
