@@ -116,15 +116,18 @@ void gci_shade_range(const void *p, size_t n)
     gci_nostop_end(&t->cache);
 }
 
+/* The whole move is a no-stop region, fast path too: unlike a one-word
+ * store, memmove reads the words it overwrites.  A move the mark start
+ * interrupted would go on after the roots' scan, unshaded, and a forward
+ * move over an array the marker scans upward can carry a pointer from
+ * ahead of the marker to behind it, where it is never seen. */
 GCI_API void gc_memmove(void *dst, const void *src, size_t n)
 {
-    if (!gci_marking() || n == 0) {
-        memmove(dst, src, n);
+    if (n == 0)
         return;
-    }
     struct gthread *t = self_or_attach();
     gci_nostop_begin(&t->cache);
-    if (gci_marking()) {
+    if (GCI_UNLIKELY(gci_marking())) {
         shade_words(t, dst, n);
         shade_words(t, src, n);
     }

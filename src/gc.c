@@ -472,10 +472,13 @@ static void collect(enum reason why, bool only_if_due)
  * (a stop-the-world one runs on that thread: it would wait anyway). */
 static struct {
     pthread_mutex_t lock;
+    pthread_mutex_t start_lock; /* taken stoppably, outside no-stop */
     pthread_cond_t wake;
-    bool started;
+    AO_t started;
     AO_t pending;
-} bg = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+} bg = {.lock = PTHREAD_MUTEX_INITIALIZER,
+        .start_lock = PTHREAD_MUTEX_INITIALIZER,
+        .wake = PTHREAD_COND_INITIALIZER};
 
 static void *bg_main(void *arg)
 {
@@ -497,15 +500,21 @@ static bool bg_request(void)
 {
     if (at_load(&bg.pending))
         return true;
-    struct mcache *c = gci_api_lock(&bg.lock);
-    if (!bg.started)
-        bg.started = gci_start_library_thread(bg_main);
-    if (bg.started) {
-        at_store(&bg.pending, 1);
-        pthread_cond_signal(&bg.wake);
+    /* The thread is made outside any no-stop region: pthread_create takes
+     * glibc's locks, which a stopped thread may hold. */
+    if (!at_load(&bg.started)) {
+        gci_lock_stoppable(&bg.start_lock);
+        if (!at_load(&bg.started))
+            at_store(&bg.started, gci_start_library_thread(bg_main));
+        pthread_mutex_unlock(&bg.start_lock);
+        if (!at_load(&bg.started))
+            return false;
     }
+    struct mcache *c = gci_api_lock(&bg.lock);
+    at_store(&bg.pending, 1);
+    pthread_cond_signal(&bg.wake);
     gci_api_unlock(c, &bg.lock);
-    return bg.started;
+    return true;
 }
 
 /* The allocator's trigger check, outside any no-stop region. */
@@ -576,7 +585,8 @@ GCI_API void gc_release_memory(void)
      * it (and a cycle waits for the release to end). */
     struct mcache *c = gci_tls_cache;
     gci_nostop_begin(c);
-    gci_mcentral_free_empty();
+    if (!gci_marking()) /* another cycle may have begun: no span freed */
+        gci_mcentral_free_empty();
     gci_mheap_release_free();
     gci_nostop_end(c);
 }
@@ -598,8 +608,9 @@ void gci_gc_unlock_after_fork(bool child)
         pthread_mutex_init(&cyc.lock, NULL);
         pthread_cond_init(&cyc.done, NULL);
         pthread_mutex_init(&bg.lock, NULL);
+        pthread_mutex_init(&bg.start_lock, NULL);
         pthread_cond_init(&bg.wake, NULL);
-        bg.started = false;
+        at_store(&bg.started, 0);
         at_store(&bg.pending, 0);
     } else {
         pthread_mutex_unlock(&cyc.lock);

@@ -232,21 +232,19 @@ void gci_mcentral_sweep_all(void)
  * (the class locks are the collector's while the world is stopped). */
 size_t gci_mcentral_sweep_some(size_t pages)
 {
-    static AO_t cursor;
-    size_t done = 0, idle = 0;
-    while (done < pages && idle < GCI_NUM_SPANCLASSES) {
-        size_t i = at_fetch_add(&cursor, 1) % GCI_NUM_SPANCLASSES;
-        struct mcentral *mc = &central[i];
+    static AO_t cursor; /* where the next caller starts, for fairness */
+    size_t start = at_fetch_add(&cursor, 1), done = 0;
+    for (size_t k = 0; k < GCI_NUM_SPANCLASSES && done < pages; k++) {
+        size_t i = (start + k) % GCI_NUM_SPANCLASSES;
         if (i < GCI_NUM_KINDS) /* class 0: large objects, not listed here */
             continue;
-        size_t before = done;
+        struct mcentral *mc = &central[i];
         pthread_mutex_lock(&mc->lock);
         if (!sweep_batch(mc, &mc->partial, 4, &done))
             sweep_batch(mc, &mc->full, 4, &done);
         pthread_mutex_unlock(&mc->lock);
-        idle = done > before ? 0 : idle + 1;
     }
-    return done;
+    return done; /* 0 only after every class was found swept */
 }
 
 /* Hands every empty listed span back to the page heap: gc_release_memory,
