@@ -245,10 +245,13 @@ int main(int argc, char **argv)
      * it finds, so checksums cannot show a miss), then without, where a
      * miss frees a live node and its checksum shows it. */
     const char *ck = getenv("GCHEAP_CHECKMARK");
-    /* Not under TSan: it runs a signal handler later than the signal
-     * came, from its own frames, so the checkmark's bounds of the stale
-     * part of a stack (checkmark.c) do not hold there. */
-    if (!ck && !GCT_TSAN)
+    /* Not under the sanitizers.  TSan runs a signal handler later than
+     * the signal came, from its own frames, so the checkmark's bounds of
+     * the stale part of a stack (checkmark.c) do not hold there; ASan's
+     * larger frames leave old words about, and in 1 run of 6 the
+     * checkmark reported garbage objects (this test's own garbage, dead
+     * since before the mark) reached only through such words. */
+    if (!ck && !GCT_SANITIZER)
         CHECKF(run_checkmarked(argv[0]),
                "the run with GCHEAP_CHECKMARK=1 failed");
     printf("GCHEAP_CHECKMARK=%s: ", ck ? ck : "0");
