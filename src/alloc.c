@@ -147,7 +147,7 @@ GCI_NOINLINE void *gci_alloc_slow(size_t size, enum gci_kind kind)
                       ? alloc_large(c, size, kind, &charge)
                       : alloc_small_slow(c, size, kind, &charge);
         if (p && GCI_UNLIKELY(gci_marking()) && c->nostop == 0)
-            gci_assist(c, charge);
+            gci_assist(charge);
         if (p || attempt > 0 || !gci_gc_emergency())
             return p ? p : gci_out_of_memory(size);
     }

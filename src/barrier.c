@@ -174,9 +174,8 @@ static bool steal(struct gthread *t)
 }
 
 /* The allocation slow path while marking: `bytes` were just taken. */
-void gci_assist(struct mcache *c, size_t bytes)
+void gci_assist(size_t bytes)
 {
-    (void)c;
     struct gthread *t = gci_thread_self();
     if (!t || !gci_marking())
         return;

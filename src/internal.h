@@ -419,7 +419,7 @@ extern AO_t gci_assist_ratio; /* scan bytes per byte allocated, x 2^16 */
 void gci_shade_range(const void *p, size_t n);
 void gci_barrier_flush(struct gthread *t);
 void gci_barrier_reset(struct gthread *t);
-void gci_assist(struct mcache *c, size_t bytes);
+void gci_assist(size_t bytes);
 bool gci_work_try_get(struct marker *m);
 void gci_work_hungry(bool on);
 bool gci_work_published(void);

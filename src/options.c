@@ -50,30 +50,32 @@ static const char *set_percent(const char *v)
     return NULL;
 }
 
-static const char *set_trace(const char *v)
+/* A 0-or-1 switch into *out. */
+static const char *set_flag(const char *v, int *out)
 {
     long n;
     const char *err = parse_long(v, 0, 1, &n);
     if (!err)
-        gci_opt_trace = (int)n;
+        *out = (int)n;
     return err;
 }
 
-static const char *set_concurrent(const char *v)
+static const char *set_trace(const char *v)
 {
-    long n;
-    const char *err = parse_long(v, 0, 1, &n);
-    if (!err)
-        at_store(&gci_concurrent, (size_t)n);
-    return err;
+    return set_flag(v, &gci_opt_trace);
 }
 
 static const char *set_checkmark(const char *v)
 {
-    long n;
-    const char *err = parse_long(v, 0, 1, &n);
+    return set_flag(v, &gci_opt_checkmark);
+}
+
+static const char *set_concurrent(const char *v)
+{
+    int on = 0;
+    const char *err = set_flag(v, &on);
     if (!err)
-        gci_opt_checkmark = (int)n;
+        at_store(&gci_concurrent, (size_t)on);
     return err;
 }
 
