@@ -55,8 +55,22 @@ static atomic_int stop_now;
 static atomic_int reports;
 static char last_report[512];
 
+static atomic_int stale_reports;
+
+/* A checkmark report naming one of garbage()'s objects through a root
+ * slot is a false report: those objects are never linked into the graph,
+ * so only an old word on a stack (checkmark.c, "False reports") reaches
+ * them.  Every other report -- any naming a node, any through a heap
+ * slot -- counts. */
 static void on_error(const char *msg)
 {
+    void *obj = NULL;
+    if (sscanf(msg, "checkmark: object %p", &obj) == 1 && obj &&
+        strstr(msg, "root slot") && gc_size(obj) >= sizeof(void *) &&
+        *(void **)obj == obj) {
+        atomic_fetch_add(&stale_reports, 1);
+        return;
+    }
     atomic_fetch_add(&reports, 1);
     snprintf(last_report, sizeof last_report, "%s", msg);
 }
@@ -105,7 +119,8 @@ static void garbage(struct worker *w, int n)
         size_t size = 16 + gct_rand(&w->rng) % 200;
         void **g = gc_alloc(size);
         if (g)
-            g[0] = g; /* written, so reused memory is visibly dirtied */
+            g[0] = g; /* written, so reused memory is visibly dirtied
+                         (and on_error knows it for garbage) */
     }
 }
 
@@ -283,8 +298,10 @@ int main(int argc, char **argv)
     }
     gc_get_stats(&s1);
     long cycles = (long)(s1.num_gc - s0.num_gc);
-    printf("%ld cycles, %ld operations, max pause %.3f ms, assists %.1f ms\n",
-           cycles, ops, s1.pause_max_ns / 1e6, s1.assist_ns / 1e6);
+    printf("%ld cycles, %ld operations, max pause %.3f ms, assists %.1f ms, "
+           "%d false checkmark reports of garbage\n",
+           cycles, ops, s1.pause_max_ns / 1e6, s1.assist_ns / 1e6,
+           atomic_load(&stale_reports));
     CHECKF(cycles >= want, "%ld cycles of %ld in the time allowed", cycles,
            want);
     CHECKF(bad == 0, "%ld nodes with a bad checksum or freed", bad);
