@@ -216,6 +216,7 @@ static int run_queued(bool background)
 static void *finalizer_main(void *arg)
 {
     (void)arg;
+    gci_name_thread("gcheap-final");
     gci_thread_attach();
     uint64_t seen = 0;
     for (;;) {

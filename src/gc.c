@@ -483,7 +483,7 @@ static struct {
 static void *bg_main(void *arg)
 {
     (void)arg;
-    gci_library_thread_begin();
+    gci_library_thread_begin("gcheap-bg");
     for (;;) {
         pthread_mutex_lock(&bg.lock);
         while (!at_load(&bg.pending))

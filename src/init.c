@@ -23,7 +23,8 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 /* Stopping the world frees every lock the library's API takes: those are
  * held only inside no-stop regions, which parked threads are never in.
- * The sweeper is held off by the sweep lock, the mark helpers hold none. */
+ * Sweeping is blocked and the batches under way waited for (sweep.c);
+ * the mark helpers hold none. */
 static void before_fork(void)
 {
     gci_gc_lock_for_fork();

@@ -72,9 +72,12 @@ enum span_list { LIST_NONE, LIST_OWNED, LIST_PARTIAL, LIST_FULL };
  *    changed while it is in use; read by anyone who found it there.
  *  - state: atomic; changed under the heap lock.
  *  - freeindex, alloc_cache, needzero: the owner's (the mcache that caches
- *    the span) or, when it has none, the class's mcentral lock holder's.
- *  - alloc bits: written only by that same owner / lock holder (relaxed
- *    stores), read by anyone (relaxed loads): bit i set = slot i allocated.
+ *    the span) or, when it has none, the class's mcentral lock holder's,
+ *    or the sweeper's that took the span off the class's lists to sweep
+ *    it with the lock dropped (mcentral.c).
+ *  - alloc bits: written only by that same owner / lock holder / sweeper
+ *    (relaxed stores), read by anyone (relaxed loads): bit i set = slot i
+ *    allocated.
  *  - freed bits: atomic; a free by a thread that does not own the span
  *    sets the slot's bit, with no lock; the owner or the mcentral lock
  *    holder folds them into the alloc bits ("drains").
@@ -101,7 +104,7 @@ struct span {
     bool released;  /* free run: its pages were given back to the OS */
     AO_t state;     /* enum span_state */
 
-    size_t sweepgen;    /* == gci_sweepgen: swept this cycle (class lock) */
+    size_t sweepgen;    /* == gci_sweepgen: swept this cycle (as alloc bits) */
     uint32_t freeindex; /* first slot of the word alloc_cache mirrors */
     uint64_t alloc_cache;
 
@@ -258,7 +261,7 @@ void gci_mcentral_init(void);
 struct span *gci_mcentral_acquire(struct mcache *c, size_t spanclass);
 void gci_mcentral_release(struct span *s);
 bool gci_mcentral_verify(void);
-void gci_mcentral_sweep_all(void);
+bool gci_mcentral_sweep_all(bool background);
 size_t gci_mcentral_sweep_some(size_t pages);
 
 /* ---- Spans: span.c ----------------------------------------------------- */
@@ -376,7 +379,8 @@ void gci_threads_after_fork(void);
 /* Set on the library's own threads (sysmon, sweeper, mark helpers): they
  * are never registered, never stopped, and never run program code. */
 extern _Thread_local bool gci_tls_library_thread;
-void gci_library_thread_begin(void);
+void gci_library_thread_begin(const char *name);
+void gci_name_thread(const char *name);
 bool gci_start_library_thread(void *(*fn)(void *));
 extern _Thread_local struct mcache *gci_tls_cache
     __attribute__((tls_model("initial-exec")));
@@ -532,6 +536,8 @@ int gci_pacer_set_percent(int p);
 int64_t gci_pacer_set_limit(int64_t bytes);
 void gci_pacer_after_fork_child(void);
 void gci_sweep_finish(void);
+bool gci_sweep_batch_begin(void);
+void gci_sweep_batch_end(void);
 extern AO_t gci_sweep_ppb; /* pages to sweep per allocated byte, x 2^16 */
 void gci_sweep_pay(size_t bytes);
 void gci_sweep_pace(uint64_t heap, uint64_t trigger);

@@ -16,7 +16,10 @@
  * (started on first use) that it wakes once it has scanned RECRUIT_AFTER
  * objects.
  * Objects over CHUNK_BYTES are scanned CHUNK_BYTES at a time, the rest
- * pushed back as work, so one huge object is shared between workers.
+ * pushed back as work, so one huge object is shared between workers, and
+ * no single item makes a concurrent step long: a chunk of words that all
+ * point to scattered objects costs about a cache miss per word (a 32 KiB
+ * array of them took 5 ms in an assist before chunks were this small).
  *
  * Concurrency: mark bits are set by atomic fetch-or, so two workers never
  * both scan one object.  Everything else runs with the world stopped.
@@ -32,7 +35,7 @@
 #include <valgrind/memcheck.h>
 #endif
 
-#define CHUNK_BYTES ((uintptr_t)128 << 10)
+#define CHUNK_BYTES ((uintptr_t)4 << 10)
 
 AO_t gci_mark_overflows; /* rescans after a work-list overflow (tests) */
 AO_t gci_cycle_marked;   /* bytes marked by concurrent markers, this cycle */
@@ -268,7 +271,7 @@ static struct {
 static void *helper_main(void *arg)
 {
     (void)arg;
-    gci_library_thread_begin();
+    gci_library_thread_begin("gcheap-mark");
     uint64_t seen = 0;
     pthread_mutex_lock(&helpers.lock);
     for (;;) {

@@ -25,6 +25,7 @@
  */
 #include "internal.h"
 
+#include <sched.h>
 #include <stdio.h>
 
 struct spanq {
@@ -35,14 +36,23 @@ struct mcentral {
     pthread_mutex_t lock;
     struct spanq partial, full;
     size_t kept, kept_gen; /* empty spans kept by this sweep (sweepgen) */
+    AO_t swept_gen;        /* == gci_sweepgen: no unswept span is listed (read
+                              without the lock, to skip the class) */
 };
 
 static struct mcentral central[GCI_NUM_SPANCLASSES];
 
+/* The class locks are adaptive: a waiter spins briefly before it sleeps,
+ * since every hold is short (the sweeper drops the lock while it sweeps)
+ * and a futex sleep and wake-up costs more than the wait. */
 void gci_mcentral_init(void)
 {
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
     for (size_t i = 0; i < GCI_NUM_SPANCLASSES; i++)
-        pthread_mutex_init(&central[i].lock, NULL);
+        pthread_mutex_init(&central[i].lock, &attr);
+    pthread_mutexattr_destroy(&attr);
 }
 
 static void push_tail(struct spanq *l, struct span *s)
@@ -166,13 +176,22 @@ void gci_mcentral_release(struct span *s)
 }
 
 /* ---- Sweeping ------------------------------------------------------------
- * After a cycle every listed span is unswept.  Sweeping takes spans from
- * the head of a list and files them, swept, at the tail of the list their
- * new count calls for (or frees them), so a list's unswept spans always
- * precede its swept ones; spans filed during the sweep phase come from
- * caches and are swept already (claim sweeps before owning). */
+ * After a cycle every listed span is unswept.  A sweeper takes a batch of
+ * spans from the head of a list, sweeps them with the class lock dropped
+ * (sweeping touches only the span's bitmaps, with atomic operations, and
+ * an unlisted span with no owner is nobody else's: claim only looks at
+ * listed spans, and frees by other threads only set freed bits), then
+ * files them, swept, at the tail of the list their new count calls for,
+ * or frees them.  So a list's unswept spans always precede its swept
+ * ones; spans filed during the sweep phase come from caches and are swept
+ * already (claim sweeps before owning).  The lock is held only to move
+ * spans (a batch's swept spans are filed in one splice per list), never
+ * while sweeping: an allocator that needs the class lock to
+ * refill waits for a few list operations, not for the background
+ * sweeper's work (the sweeper relocking in a tight loop would otherwise
+ * starve it, mutexes not being fair). */
 
-#define SWEEP_BATCH 32 /* spans per hold of a class lock */
+#define SWEEP_BATCH 32 /* spans a sweeper takes at a time */
 
 /* Empty spans a sweep keeps listed per class, for the allocator to take
  * again without a round trip through the page heap (freeing, coalescing,
@@ -181,70 +200,157 @@ void gci_mcentral_release(struct span *s)
  * them. */
 #define KEEP_EMPTY 32
 
-/* Sweeps up to `batch` spans from the head of q, adding their pages to
- * *pages; false when q has no unswept span left. */
-static bool sweep_batch(struct mcentral *mc, struct spanq *q, int batch,
-                        size_t *pages)
+/* Lock held.  Takes up to `batch` unswept spans from the head of q onto
+ * the chain *out (through `next`); returns how many. */
+static int take_unswept(struct spanq *q, int batch, struct span **out)
 {
     size_t gen = at_load(&gci_sweepgen);
-    for (int i = 0; i < batch; i++) {
-        struct span *s = q->head;
-        if (!s || s->sweepgen == gen)
-            return false;
+    int n = 0;
+    struct span **tail = out;
+    for (struct span *s; n < batch && (s = q->head) && s->sweepgen != gen;
+         n++) {
         unlink_span(q, s);
-        gci_span_sweep(s);
-        *pages += s->npages;
-        size_t n = gci_span_count_alloc(s);
-        if (mc->kept_gen != gen)
-            mc->kept = 0, mc->kept_gen = gen;
-        if (n == 0 && mc->kept >= KEEP_EMPTY) {
-            at_store(&s->list, LIST_NONE);
-            gci_mheap_free(s);
-            continue;
-        }
-        mc->kept += n == 0;
-        at_store(&s->list, n == s->nelems ? LIST_FULL : LIST_PARTIAL);
-        push_tail(list_of(mc, s), s);
+        at_store(&s->list, LIST_NONE);
+        *tail = s;
+        tail = &s->next;
     }
-    return true;
+    *tail = NULL;
+    return n;
 }
 
-void gci_mcentral_sweep_all(void)
+/* Appends the chain q (its own head and tail) to l in one step. */
+static void splice_tail(struct spanq *l, struct spanq *q)
 {
-    for (size_t i = GCI_NUM_KINDS; i < GCI_NUM_SPANCLASSES; i++) {
-        struct mcentral *mc = &central[i];
-        for (struct spanq *q = &mc->partial; q;
-             q = q == &mc->partial ? &mc->full : NULL) {
-            bool more = true;
-            size_t pages = 0;
-            while (more) {
-                pthread_mutex_lock(&mc->lock);
-                more = sweep_batch(mc, q, SWEEP_BATCH, &pages);
-                pthread_mutex_unlock(&mc->lock);
+    if (!q->head)
+        return;
+    q->head->prev = l->tail;
+    if (l->tail)
+        l->tail->next = q->head;
+    else
+        l->head = q->head;
+    l->tail = q->tail;
+}
+
+/* Sorts the swept chain `swept` (lock dropped) into *partial and *full,
+ * and the empty spans into *empty.  The spans stay off the lists. */
+static void sort_swept(struct span *swept, struct spanq *partial,
+                       struct spanq *full, struct span **empty)
+{
+    for (struct span *s = swept, *next; s; s = next) {
+        next = s->next;
+        size_t n = gci_span_count_alloc(s);
+        if (n == 0) {
+            s->next = *empty;
+            *empty = s;
+            continue;
+        }
+        /* Off every list: nobody reads `list` before the filing. */
+        at_store(&s->list, n == s->nelems ? LIST_FULL : LIST_PARTIAL);
+        push_tail(n == s->nelems ? full : partial, s);
+    }
+}
+
+/* Lock held.  Files sorted swept spans: the partial and full chains in
+ * one step each, and empty spans (listed as partial) up to the class's
+ * KEEP_EMPTY for this sweep; the rest of *empty is left to be freed with
+ * the lock dropped. */
+static void file_swept(struct mcentral *mc, struct spanq *partial,
+                       struct spanq *full, struct span **empty)
+{
+    size_t gen = at_load(&gci_sweepgen);
+    if (mc->kept_gen != gen)
+        mc->kept = 0, mc->kept_gen = gen;
+    while (*empty && mc->kept < KEEP_EMPTY) {
+        struct span *s = *empty;
+        *empty = s->next;
+        at_store(&s->list, LIST_PARTIAL);
+        push_tail(&mc->partial, s);
+        mc->kept++;
+    }
+    splice_tail(&mc->partial, partial);
+    splice_tail(&mc->full, full);
+}
+
+/* Sweeps up to `batch` spans from the head of mc's partial list, else of
+ * its full one; returns the pages swept, 0 when neither list has an
+ * unswept span left. */
+static size_t sweep_class(struct mcentral *mc, int batch)
+{
+    pthread_mutex_lock(&mc->lock);
+    struct span *chain;
+    if (!take_unswept(&mc->partial, batch, &chain) &&
+        !take_unswept(&mc->full, batch, &chain)) {
+        at_store(&mc->swept_gen, at_load(&gci_sweepgen));
+        pthread_mutex_unlock(&mc->lock);
+        return 0;
+    }
+    pthread_mutex_unlock(&mc->lock);
+    size_t pages = 0;
+    for (struct span *s = chain; s; s = s->next) {
+        gci_span_sweep(s);
+        pages += s->npages;
+    }
+    struct spanq partial = {0}, full = {0};
+    struct span *empty = NULL;
+    sort_swept(chain, &partial, &full, &empty);
+    pthread_mutex_lock(&mc->lock);
+    file_swept(mc, &partial, &full, &empty);
+    pthread_mutex_unlock(&mc->lock);
+    for (struct span *s = empty, *next; s; s = next) {
+        next = s->next;
+        s->next = NULL;
+        gci_mheap_free(s);
+    }
+    return pages;
+}
+
+/* Sweeps every class.  With `background` (the sweeper thread), each batch
+ * is bracketed for the cycle to wait on (sweep.c) and followed by a yield
+ * of the CPU, and the pass gives up, returning false, when a cycle blocks
+ * sweeping. */
+bool gci_mcentral_sweep_all(bool background)
+{
+    for (size_t i = GCI_NUM_KINDS; i < GCI_NUM_SPANCLASSES; i++)
+        for (size_t pages = 1; pages != 0;) {
+            if (background && !gci_sweep_batch_begin())
+                return false;
+            pages = sweep_class(&central[i], SWEEP_BATCH);
+            if (background) {
+                gci_sweep_batch_end();
+                if (pages)
+                    sched_yield();
             }
         }
-    }
+    return true;
 }
 
 /* Sweeping paid for by allocation (Go's deductive sweep): sweeps unswept
  * spans of the classes in turn until about `pages` pages are swept;
- * returns the pages swept (0: none is left).  Called in a no-stop region
- * (the class locks are the collector's while the world is stopped). */
+ * returns the pages swept (1 if a cycle blocked sweeping), 0 only after
+ * every class was found swept.  Classes known to be swept are skipped
+ * without their lock.  (It waits for a class lock another sweeper holds:
+ * skipping the class instead left the debt unpaid, and unswept garbage
+ * raised heap_alloc to 1.22 times the goal in test/gc/gogc.)  Each batch
+ * is bracketed like the background sweeper's, so a cycle waits for it.  Called
+ * in a no-stop region (the class locks are the collector's while the world is
+ * stopped). */
 size_t gci_mcentral_sweep_some(size_t pages)
 {
     static AO_t cursor; /* where the next caller starts, for fairness */
     size_t start = at_fetch_add(&cursor, 1), done = 0;
+    size_t gen = at_load(&gci_sweepgen);
     for (size_t k = 0; k < GCI_NUM_SPANCLASSES && done < pages; k++) {
         size_t i = (start + k) % GCI_NUM_SPANCLASSES;
         if (i < GCI_NUM_KINDS) /* class 0: large objects, not listed here */
             continue;
-        struct mcentral *mc = &central[i];
-        pthread_mutex_lock(&mc->lock);
-        if (!sweep_batch(mc, &mc->partial, 4, &done))
-            sweep_batch(mc, &mc->full, 4, &done);
-        pthread_mutex_unlock(&mc->lock);
+        if (at_load(&central[i].swept_gen) == gen)
+            continue;
+        if (!gci_sweep_batch_begin())
+            return done + 1; /* a cycle is sweeping everything */
+        done += sweep_class(&central[i], 8);
+        gci_sweep_batch_end();
     }
-    return done; /* 0 only after every class was found swept */
+    return done;
 }
 
 /* Hands every empty listed span back to the page heap: gc_release_memory,

@@ -38,7 +38,7 @@ static struct {
     AO_t sys_bytes;      /* committed from the OS */
     AO_t free_bytes;     /* in free runs */
     AO_t released_bytes; /* in free runs whose pages the OS holds */
-} heap = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} heap = {.lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP};
 
 void gci_mheap_init(void) {}
 

@@ -12,7 +12,8 @@
  *
  * Concurrency: gci_span_new/delete run with the heap lock held.  The
  * bitmap functions run on a span the caller owns (its mcache, or the
- * mcentral lock of its class when no cache owns it); see struct span.
+ * mcentral lock of its class when no cache owns it, or a sweeper that took
+ * it off the class's lists); see struct span.
  */
 #include "internal.h"
 
@@ -160,8 +161,9 @@ void gci_span_zero(struct span *s)
  * lines are about to be written anyway (Go's needzero; large spans go
  * back to the page heap dirty).  Sweeping only touches the span's
  * metadata, never its pages.  Clears the mark bits, stamps s as swept,
- * and returns how many objects it freed.  Runs under the class's mcentral
- * lock (or the large-object lock), on a span no cache owns. */
+ * and returns how many objects it freed.  Runs on a span no cache owns,
+ * under the class's mcentral lock, or off the class's lists (mcentral.c),
+ * or under the large-object lock. */
 size_t gci_span_sweep(struct span *s)
 {
     size_t n = 0;

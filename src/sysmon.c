@@ -130,7 +130,7 @@ static uint64_t scavenge(uint64_t now)
 static void *sysmon_main(void *arg)
 {
     (void)arg;
-    gci_library_thread_begin();
+    gci_library_thread_begin("gcheap-sysmon");
     pthread_mutex_lock(&sm.lock);
     for (;;) {
         uint64_t next = periodic(gci_os_now_ns());

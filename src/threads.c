@@ -44,6 +44,7 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -155,9 +156,21 @@ struct mcache *gci_thread_attach(void)
     return t ? &t->cache : NULL;
 }
 
-/* Marks the calling thread as one of the library's own (see internal.h);
+/* Marks the calling thread as one of the library's own (see internal.h)
+ * and names it (at most 15 characters: top -H, perf and gdb show it);
  * the first thing such a thread does. */
-void gci_library_thread_begin(void) { gci_tls_library_thread = true; }
+void gci_library_thread_begin(const char *name)
+{
+    gci_tls_library_thread = true;
+    gci_name_thread(name);
+}
+
+/* Names the calling thread; the name is only a help, so a failure is
+ * ignored. */
+void gci_name_thread(const char *name)
+{
+    prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
+}
 
 /* Starts one of the library's threads: detached, every signal blocked
  * (the suspend signal must never reach it: it is never registered).
