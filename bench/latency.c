@@ -1,7 +1,10 @@
 /*
  * latency.c -- how long the program stops for the collector, as the program
  * sees it, with a large live heap; for gcheap and bdwgc (bench/go/latency.go
- * is the same program in Go).
+ * is the same program in Go), and with glibc malloc, which frees each
+ * short-lived object as it leaves the ring: no collector at all, so its
+ * figures are the floor the machine itself sets (scheduling, page faults,
+ * other tenants), measured in the same run.
  *
  * What it does (L = live MiB, argv[1], default 2048; S = seconds, argv[2],
  * default 10):
@@ -54,8 +57,10 @@ static uint64_t collections(void)
 }
 #elif defined(ALLOC_BDWGC)
 static uint64_t collections(void) { return (uint64_t)GC_get_gc_no(); }
+#elif defined(ALLOC_MALLOC)
+static uint64_t collections(void) { return 0; }
 #else
-#error "latency.c compares the collectors only: ALLOC_GCHEAP or ALLOC_BDWGC"
+#error "latency.c: ALLOC_GCHEAP, ALLOC_BDWGC or ALLOC_MALLOC"
 #endif
 
 enum {
@@ -133,8 +138,12 @@ int main(int argc, char **argv)
     uint64_t gc0 = collections(), iters = 0, allocs = 0, max_ns = 0;
     double start = now_seconds(), last = start, end = start + seconds;
     for (;;) {
-        for (int k = 0; k < BATCH; k++, allocs++)
+        for (int k = 0; k < BATCH; k++, allocs++) {
+#if defined(ALLOC_MALLOC)
+            free(ring[allocs % WINDOW]); /* no collector: freed by hand */
+#endif
             STORE(ring[allocs % WINDOW], new_node(allocs, NULL));
+        }
         double t = now_seconds();
         uint64_t ns = (uint64_t)((t - last) * 1e9);
         uint64_t us = ns / 1000;

@@ -1,10 +1,12 @@
 #!/bin/sh
 # run-latency.sh -- run bench/latency with gcheap, bdwgc and Go in the same
-# run and print the pause figures side by side.
+# run and print the pause figures side by side, with glibc malloc (no
+# collector: the machine's own floor under every figure) as a baseline.
 #
 #   sh run-latency.sh [-l live_mib] [-s seconds] [-r runs] DIR
 #
-#   DIR      where latency-gcheap, latency-bdwgc, latency-go are
+#   DIR      where latency-gcheap, latency-bdwgc, latency-go,
+#            latency-malloc are
 #            (../build/bench)
 #   -l MiB   live heap (default 2048)
 #   -s S     seconds of allocation (default 10)
@@ -35,7 +37,7 @@ trap 'rm -f "$out"' EXIT
 echo "# host: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPUs; live ${live} MiB, ${secs} s, ${runs} run(s)"
 i=1
 while [ "$i" -le "$runs" ]; do
-    for a in gcheap gcheap-conc bdwgc go; do
+    for a in gcheap gcheap-conc bdwgc go malloc; do
         bin=$a conc=0
         [ "$a" = gcheap-conc ] && bin=gcheap conc=1
         line=$(GCHEAP_CONCURRENT=$conc "$dir/latency-$bin" "$live" "$secs" | grep '^RESULT') || {
@@ -58,8 +60,8 @@ function val(k,   i, kv) { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (k
   if (m > rss[a]) rss[a] = m }
 END {
   printf "%-12s %12s %12s %10s %9s %6s %10s\n", "alloc", "Mallocs/s", "max gap ms", "p99.9 us", "p99 us", "gcs", "rss MiB"
-  split("gcheap gcheap-conc bdwgc go", order, " ")
-  for (k = 1; k <= 4; k++) { a = order[k]
+  split("gcheap gcheap-conc bdwgc go malloc", order, " ")
+  for (k = 1; k <= 5; k++) { a = order[k]
     printf "%-12s %12.1f %12.1f %10d %9d %6d %10.0f\n", a, rate[a], gap[a], p999[a], p99[a], gcs[a], rss[a] }
   printf "\nratios gcheap-conc/other: alloc rate x%.2f (bdwgc) x%.2f (go); max gap x%.3f (bdwgc) x%.3f (go)\n",
     rate["gcheap-conc"] / rate["bdwgc"], rate["gcheap-conc"] / rate["go"], gap["gcheap-conc"] / gap["bdwgc"], gap["gcheap-conc"] / gap["go"]
