@@ -115,7 +115,10 @@ static void *alloc_large(struct mcache *c, size_t size, enum gci_kind kind,
                          size_t *charge)
 {
     gci_nostop_begin(c);
+    gci_large_reclaim((size + GCI_PAGE_BYTES - 1) >> GCI_PAGE_SHIFT);
     void *p = gci_large_alloc(c, size, kind);
+    if (p && GCI_UNLIKELY(at_load(&gci_sweep_ppb)))
+        gci_sweep_pay(size); /* small spans' sweeping owed, as a refill */
     gci_nostop_end(c);
     *charge = size;
     return p;

@@ -377,6 +377,16 @@ static void mark_concurrent(struct cycle_times *ct, enum reason why,
 }
 
 /* One whole cycle, on the calling thread (steps 0-5 above). */
+/* SWEEP-1, a debug check with the world stopped before marking: every
+ * in-use span is swept (a span marked unswept would have its marks taken
+ * for the last cycle's and be swept with them cleared -- the live objects
+ * marked in it freed). */
+static void check_swept(struct span *s, void *arg)
+{
+    size_t *unswept = arg;
+    *unswept += s->sweepgen != at_load(&gci_sweepgen);
+}
+
 static void run_cycle(enum reason why)
 {
     struct cycle_times ct = {.start = gci_os_now_ns()};
@@ -388,6 +398,11 @@ static void run_cycle(enum reason why)
     gci_scavenger_hold(); /* marking walks the page map unlocked */
     gci_stop_world();
     ct.stopped = gci_os_now_ns();
+    if (GCHEAP_DEBUG >= 2) {
+        size_t unswept = 0;
+        gci_mheap_each_span(check_swept, &unswept);
+        GCI_ASSERT(unswept == 0); /* SWEEP-1 */
+    }
     if (ct.concurrent) {
         mark_concurrent(&ct, why, expected);
     } else {

@@ -340,6 +340,7 @@ static inline struct span *span_of(const void *ptr)
 void *gci_large_alloc(struct mcache *c, size_t size, enum gci_kind kind);
 bool gci_large_free(struct mcache *c, struct span *s);
 void gci_large_sweep_all(void);
+void gci_large_reclaim(size_t npages);
 
 /* ---- Allocation entry points: alloc.c ---------------------------------- */
 

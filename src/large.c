@@ -9,7 +9,11 @@
  * not zeroed when freed; the page heap remembers their pages as dirty
  * (HEAP-3) and allocation zeroes them only then.
  *
- * Owns: the list of in-use large spans, for the sweeper.
+ * Owns: the list of in-use large spans, for the sweeper.  New spans go
+ * at its tail, and so do the survivors of a sweep, so after a cycle the
+ * unswept spans are the list's head: a large allocation reclaims as many
+ * pages from there as it takes (Go's mheap reclaim) before the heap grows
+ * for it, so large garbage does not wait for the background sweeper.
  * Concurrency: `large_lock` over the list and the sweep of its spans.
  * LARGE-1: every in-use large span is on the list exactly once.
  */
@@ -17,15 +21,17 @@
 #include "vg.h"
 
 static pthread_mutex_t large_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct span *large_spans;
+static struct span *large_spans, *large_tail;
 
 static void list_add(struct span *s)
 {
-    s->prev = NULL;
-    s->next = large_spans;
-    if (large_spans)
-        large_spans->prev = s;
-    large_spans = s;
+    s->next = NULL;
+    s->prev = large_tail;
+    if (large_tail)
+        large_tail->next = s;
+    else
+        large_spans = s;
+    large_tail = s;
 }
 
 static void list_del(struct span *s)
@@ -36,6 +42,40 @@ static void list_del(struct span *s)
         large_spans = s->next;
     if (s->next)
         s->next->prev = s->prev;
+    else
+        large_tail = s->prev;
+}
+
+/* Lock held.  Sweeps s: frees it if the last cycle did not mark it (or
+ * it was freed while marking), else moves it to the tail; returns the
+ * pages freed. */
+static size_t sweep_one(struct span *s)
+{
+    size_t n = gci_span_sweep(s), npages = s->npages;
+    list_del(s);
+    /* n == 0 with the alloc bit clear: freed while marking */
+    if (n || !span_bit(s, BM_ALLOC, 0)) {
+        gci_mheap_free(s);
+        return npages;
+    }
+    list_add(s);
+    return 0;
+}
+
+/* Before a large allocation of `npages` (in its no-stop region): sweeps
+ * unswept large spans from the list's head until as many pages were
+ * freed, looking at 64 spans at most. */
+void gci_large_reclaim(size_t npages)
+{
+    size_t gen = at_load(&gci_sweepgen), freed = 0;
+    pthread_mutex_lock(&large_lock);
+    struct span *s;
+    for (int i = 0; i < 64 && freed < npages; i++) {
+        if (!(s = large_spans) || s->sweepgen == gen)
+            break;
+        freed += sweep_one(s);
+    }
+    pthread_mutex_unlock(&large_lock);
 }
 
 void *gci_large_alloc(struct mcache *c, size_t size, enum gci_kind kind)
@@ -100,18 +140,8 @@ void gci_large_sweep_all(void)
 {
     pthread_mutex_lock(&large_lock);
     size_t gen = at_load(&gci_sweepgen);
-    struct span *s = large_spans;
-    while (s) {
-        struct span *next = s->next;
-        if (s->sweepgen != gen) {
-            size_t n = gci_span_sweep(s);
-            /* n == 0 with the alloc bit clear: freed while marking */
-            if (n || !span_bit(s, BM_ALLOC, 0)) {
-                list_del(s);
-                gci_mheap_free(s);
-            }
-        }
-        s = next;
-    }
+    struct span *s;
+    while ((s = large_spans) != NULL && s->sweepgen != gen)
+        sweep_one(s);
     pthread_mutex_unlock(&large_lock);
 }

@@ -60,12 +60,17 @@ void gci_sweep_batch_end(void) { at_fetch_add(&active, (AO_t)-1); }
 static void sweep_everything(bool background)
 {
     uint64_t t0 = gci_os_now_ns();
+    size_t gen = at_load(&gci_sweepgen);
     if (gci_mcentral_sweep_all(background) &&
         (!background || gci_sweep_batch_begin())) {
         gci_large_sweep_all();
-        /* Everything is swept: allocation owes no more sweeping (inside
-         * a batch, so no cycle can have set a new debt meanwhile). */
-        at_store(&gci_sweep_ppb, 0);
+        /* Everything is swept: allocation owes no more sweeping.  Inside
+         * a batch, so no cycle sets a new debt meanwhile; and only if no
+         * cycle ran since the pass began (one may have come and gone
+         * between two of its batches, leaving the classes the pass had
+         * done unswept again). */
+        if (at_load(&gci_sweepgen) == gen)
+            at_store(&gci_sweep_ppb, 0);
         if (background)
             gci_sweep_batch_end();
     }
