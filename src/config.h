@@ -23,5 +23,22 @@
 #define GCI_COLD __attribute__((cold, noinline))
 #define GCI_HIDDEN __attribute__((visibility("hidden")))
 #define GCI_API __attribute__((visibility("default")))
+#define GCI_FALLTHROUGH __attribute__((fallthrough))
+
+/* Set bits in a word.  Without a popcnt instruction (x86-64's baseline
+ * has none) the builtin is a call into libgcc, which the bitmap loops of
+ * the refill and the sweep made at every word; the arithmetic version
+ * stays in line. */
+static inline unsigned gci_popcount64(unsigned long long x)
+{
+#if defined(__POPCNT__) || !defined(__x86_64__)
+    return (unsigned)__builtin_popcountll(x);
+#else
+    x -= (x >> 1) & 0x5555555555555555ULL;
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    return (unsigned)((x * 0x0101010101010101ULL) >> 56);
+#endif
+}
 
 #endif

@@ -396,6 +396,8 @@ static void run_cycle(enum reason why)
     gci_roots_snapshot();
     ct.heap0 = at_load(&gci_heap_alloc);
     gci_scavenger_hold(); /* marking walks the page map unlocked */
+    if (!ct.concurrent)
+        gci_mark_prewake();
     gci_stop_world();
     ct.stopped = gci_os_now_ns();
     if (GCHEAP_DEBUG >= 2) {

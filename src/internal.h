@@ -440,6 +440,8 @@ void gci_mark_stack(struct marker *m, uintptr_t lo, uintptr_t hi);
 void gci_mark_object(struct marker *m, struct span *s, size_t index);
 bool gci_mark_find(uintptr_t v, struct span **sp, size_t *index);
 uint64_t gci_mark_run(void (*roots)(struct marker *m));
+extern AO_t gci_uncollectable_spans;
+void gci_mark_prewake(void);
 bool gci_is_marked(const void *p);
 extern AO_t gci_mark_overflows;
 

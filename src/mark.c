@@ -77,9 +77,11 @@ void gci_mark_object(struct marker *m, struct span *s, size_t index)
     gci_work_push(m, obj, obj + s->elemsize);
 }
 
+/* The exemption of the conservative scanner (below) from the sanitizers. */
+#define SCANNER __attribute__((no_sanitize("address", "thread", "undefined")))
+
 /* Marks the object that v, a word within the heap's bounds, identifies,
- * if any.  Kept out of line: most words a scan reads fail the bounds test,
- * which gci_mark_range makes in its loop.
+ * if any; `slot` is where v was read (for the checkmark's reports).
  *
  * Part of the conservative scanner, and exempt from the sanitizers with
  * it: while a concurrent cycle marks, the page heap carves and merges
@@ -87,10 +89,13 @@ void gci_mark_object(struct marker *m, struct span *s, size_t index)
  * record being rewritten.  Reading it is harmless -- a free run fails the
  * state test, and a record reused for an in-use span has its fields
  * written before its state is published (release) -- but it is a race on
- * plain fields.  In-use spans are never freed while marking (gc.c). */
-static __attribute__((noinline,
-                      no_sanitize("address", "thread", "undefined"))) void
-mark_word(struct marker *m, uintptr_t v, uintptr_t slot)
+ * plain fields.  In-use spans are never freed while marking (gc.c).
+ *
+ * The mark bit is tested first: a marked slot is live (MARK-2), and for
+ * shared objects that is the common answer.  The three bitmaps' words
+ * share a cache line (internal.h). */
+static inline __attribute__((always_inline)) SCANNER void
+mark_candidate(struct marker *m, uintptr_t v, uintptr_t slot)
 {
     struct span *s;
     uintptr_t page = v >> GCI_PAGE_SHIFT;
@@ -115,38 +120,72 @@ mark_word(struct marker *m, uintptr_t v, uintptr_t slot)
         m->last_span = s;
     }
     size_t i = span_index(s, v);
-    if (i < s->nelems && span_bit(s, BM_ALLOC, i) &&
-        !span_bit(s, BM_FREED, i)) {
-        if (GCI_UNLIKELY(m->check))
-            gci_checkmark_note(m, s, i, slot);
-        gci_mark_object(m, s, i);
-    }
+    if (i >= s->nelems)
+        return;
+    uint64_t bit = (uint64_t)1 << (i & 63);
+    if ((at_load(span_bits(s, BM_MARK, i >> 6)) & bit) ||
+        !(at_load(span_bits(s, BM_ALLOC, i >> 6)) & bit) ||
+        (at_load(span_bits(s, BM_FREED, i >> 6)) & bit))
+        return;
+    if (GCI_UNLIKELY(m->check))
+        gci_checkmark_note(m, s, i, slot);
+    gci_mark_object(m, s, i);
+}
+
+/* The candidate test out of line, for root ranges: most words of a stack
+ * or a data segment fail the bounds test, which the loop makes. */
+static GCI_NOINLINE SCANNER void mark_word(struct marker *m, uintptr_t v,
+                                           uintptr_t slot)
+{
+    mark_candidate(m, v, slot);
 }
 
 /* Marks what v, any word, identifies (the write barrier's shade). */
 void gci_mark_word(struct marker *m, uintptr_t v) { mark_word(m, v, 0); }
 
+/* Reads the word at p as an integer; under memcheck it is declared
+ * defined (stacks hold uninitialised words, which are merely not
+ * pointers). */
+static inline __attribute__((always_inline)) SCANNER uintptr_t
+read_word(uintptr_t p)
+{
+    uintptr_t v = *(volatile uintptr_t *)p;
+#if GCHEAP_VALGRIND
+    VALGRIND_MAKE_MEM_DEFINED(&v, sizeof v);
+#endif
+    return v;
+}
+
 /*
  * The conservative word scanner: every aligned word of [lo, hi) is a
  * candidate pointer.  It reads stacks below their frames' live parts and
- * objects' bytes as integers, so it is the one function exempt from the
- * sanitizers (and, under memcheck, it declares each word it read defined:
- * stacks hold uninitialised words, which are merely not pointers).
+ * objects' bytes as integers, so it is the one part of gcheap exempt from
+ * the sanitizers (SCANNER: gci_mark_range, scan_object and what they
+ * inline).  gci_mark_range is for roots; scan_object, for heap objects,
+ * whose words mostly are pointers, tests them in line.
  */
-__attribute__((no_sanitize("address", "thread", "undefined"))) void
-gci_mark_range(struct marker *m, uintptr_t lo, uintptr_t hi)
+SCANNER void gci_mark_range(struct marker *m, uintptr_t lo, uintptr_t hi)
 {
     lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
     uintptr_t heap_lo = at_load(&gci_heap_lo);
     uintptr_t heap_span = at_load(&gci_heap_hi) - heap_lo;
     for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi;
          p += sizeof(uintptr_t)) {
-        uintptr_t v = *(volatile uintptr_t *)p;
-#if GCHEAP_VALGRIND
-        VALGRIND_MAKE_MEM_DEFINED(&v, sizeof v);
-#endif
+        uintptr_t v = read_word(p);
         if (v - heap_lo < heap_span)
             mark_word(m, v, p);
+    }
+}
+
+/* [lo, hi): a heap object or a chunk of one (aligned, whole words). */
+static SCANNER void scan_object(struct marker *m, uintptr_t lo, uintptr_t hi)
+{
+    uintptr_t heap_lo = at_load(&gci_heap_lo);
+    uintptr_t heap_span = at_load(&gci_heap_hi) - heap_lo;
+    for (uintptr_t p = lo; p < hi; p += sizeof(uintptr_t)) {
+        uintptr_t v = read_word(p);
+        if (v - heap_lo < heap_span)
+            mark_candidate(m, v, p);
     }
 }
 
@@ -190,7 +229,7 @@ static void scan_item(struct marker *m, uintptr_t lo, uintptr_t hi)
         hi = lo + CHUNK_BYTES;
     }
     m->scan_bytes += hi - lo;
-    gci_mark_range(m, lo, hi);
+    scan_object(m, lo, hi);
 }
 
 static void recruit_helpers(void);
@@ -259,11 +298,23 @@ void gci_mark_account(struct marker *m)
 
 /* ---- Helper workers ------------------------------------------------------ */
 
+/* Waking a sleeping helper takes from tens of microseconds to, on this
+ * virtual machine when its other CPU was idle, 350 on average over a
+ * whole GCBench run -- a fifth of the mark it was woken for.  So a
+ * stop-the-world cycle wakes the helpers as it begins (gci_mark_prewake),
+ * when the last mark was big enough to recruit them: they poll for the
+ * drain for up to PREWAKE_SPIN_NS instead of sleeping, and the wake-up
+ * overlaps the stop and the root scan. */
+#define PREWAKE_SPIN_NS 1000000u
+
 static struct {
     pthread_mutex_t lock;
     pthread_cond_t start, done;
     size_t nhelpers, running;
-    uint64_t round, marked_bytes;
+    AO_t round;     /* drains the helpers were recruited into (lock) */
+    uint64_t wakes; /* gci_mark_prewake calls (lock) */
+    bool recruited; /* the last stop-the-world mark recruited them */
+    uint64_t marked_bytes;
 } helpers = {.lock = PTHREAD_MUTEX_INITIALIZER,
              .start = PTHREAD_COND_INITIALIZER,
              .done = PTHREAD_COND_INITIALIZER};
@@ -272,12 +323,24 @@ static void *helper_main(void *arg)
 {
     (void)arg;
     gci_library_thread_begin("gcheap-mark");
-    uint64_t seen = 0;
+    uint64_t seen = 0, seen_wakes = 0;
     pthread_mutex_lock(&helpers.lock);
     for (;;) {
-        while (helpers.round == seen)
-            pthread_cond_wait(&helpers.start, &helpers.lock);
-        seen = helpers.round;
+        while (at_load(&helpers.round) == seen) {
+            if (helpers.wakes == seen_wakes) {
+                pthread_cond_wait(&helpers.start, &helpers.lock);
+                continue;
+            }
+            seen_wakes = helpers.wakes; /* woken ahead: poll a while */
+            pthread_mutex_unlock(&helpers.lock);
+            uint64_t t0 = gci_os_now_ns();
+            while (at_load(&helpers.round) == seen &&
+                   gci_os_now_ns() - t0 < PREWAKE_SPIN_NS)
+                for (int i = 0; i < 64; i++)
+                    gci_cpu_relax();
+            pthread_mutex_lock(&helpers.lock);
+        }
+        seen = at_load(&helpers.round);
         pthread_mutex_unlock(&helpers.lock);
         struct marker m = {0};
         drain(&m);
@@ -316,9 +379,23 @@ static void recruit_helpers(void)
     if (helpers.nhelpers > 0) {
         gci_work_add_workers(helpers.nhelpers);
         helpers.running = helpers.nhelpers;
-        helpers.round++;
+        at_store(&helpers.round, at_load(&helpers.round) + 1);
+        helpers.recruited = true;
         pthread_cond_broadcast(&helpers.start);
     }
+    pthread_mutex_unlock(&helpers.lock);
+}
+
+/* A stop-the-world cycle begins: wakes the helpers ahead of its mark if
+ * the last one recruited them (see PREWAKE_SPIN_NS). */
+void gci_mark_prewake(void)
+{
+    pthread_mutex_lock(&helpers.lock);
+    if (helpers.recruited && helpers.nhelpers > 0) {
+        helpers.wakes++;
+        pthread_cond_broadcast(&helpers.start);
+    }
+    helpers.recruited = false;
     pthread_mutex_unlock(&helpers.lock);
 }
 

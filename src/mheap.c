@@ -22,9 +22,12 @@
  *         released_bytes that of the runs marked released.
  */
 #include "internal.h"
+
 #include "vg.h"
 
 #include <stdio.h>
+
+AO_t gci_uncollectable_spans; /* in-use spans of uncollectable objects */
 
 #define EXACT_LISTS 128 /* runs of 1..127 pages; longer ones in `large` */
 #define GROW_BYTES ((size_t)1 << 20)
@@ -291,6 +294,8 @@ struct span *gci_mheap_alloc(size_t npages, unsigned cls, enum gci_kind kind)
     s->needzero = run->needzero;
     carve(run, npages);
     gci_span_init_objects(s, cls, kind);
+    if (kind == GCI_UNCOLLECTABLE)
+        at_fetch_add(&gci_uncollectable_spans, 1);
     s->sweepgen = at_load(&gci_sweepgen);
     at_store(&s->state, SPAN_INUSE);
     gci_pagemap_set(s->start, npages, s);
@@ -304,6 +309,8 @@ void gci_mheap_free(struct span *s)
 {
     bool needzero = s->needzero || span_is_large(s);
     pthread_mutex_lock(&heap.lock);
+    if (s->kind == GCI_UNCOLLECTABLE)
+        at_fetch_add(&gci_uncollectable_spans, (size_t)-1);
     at_store(&s->state, SPAN_DEAD);
     gci_pagemap_set(s->start, s->npages, NULL);
     uintptr_t start = s->start;

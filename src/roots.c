@@ -128,10 +128,13 @@ void gci_roots_mark_stopped(struct marker *m)
 }
 
 /* Greys every uncollectable object.  While a concurrent cycle marks, no
- * in-use span is freed, so the walk of the page map is safe. */
+ * in-use span is freed, so the walk of the page map is safe.  Without
+ * uncollectable spans there is no walk: it reads the page map's entry
+ * for every page of the heap, every cycle. */
 void gci_roots_mark_uncollectable(struct marker *m)
 {
-    gci_mheap_each_span(mark_uncollectable, m);
+    if (at_load(&gci_uncollectable_spans) != 0)
+        gci_mheap_each_span(mark_uncollectable, m);
 }
 
 /* Marks every root; the world is stopped. */

@@ -133,7 +133,7 @@ size_t gci_span_drain(struct span *s)
         if (freed) {
             at_store(span_bits(s, BM_ALLOC, w),
                      at_load(span_bits(s, BM_ALLOC, w)) & ~freed);
-            n += (size_t)__builtin_popcountll(freed);
+            n += (size_t)gci_popcount64(freed);
         }
     }
     return n;
@@ -143,7 +143,7 @@ size_t gci_span_count_alloc(const struct span *s)
 {
     size_t n = 0;
     for (size_t w = 0; w < s->nwords; w++)
-        n += (size_t)__builtin_popcountll(at_load(span_bits(s, BM_ALLOC, w)));
+        n += (size_t)gci_popcount64(at_load(span_bits(s, BM_ALLOC, w)));
     return n;
 }
 
@@ -177,7 +177,7 @@ size_t gci_span_sweep(struct span *s)
         if (!dead)
             continue;
         at_store(span_bits(s, BM_ALLOC, w), alloc & ~dead);
-        n += (size_t)__builtin_popcountll(dead);
+        n += (size_t)gci_popcount64(dead);
 #if GCHEAP_VALGRIND
         for (; dead; dead &= dead - 1)
             vg_free(
