@@ -179,6 +179,7 @@ void gci_assist(size_t bytes)
     struct gthread *t = gci_thread_self();
     if (!t || !gci_marking())
         return;
+    gci_assist_revise();
     uint64_t ratio = at_load(&gci_assist_ratio);
     /* ratio < 2^30 and bytes < 2^47: the product in a double is exact
      * enough, and cannot overflow as a 64-bit product could. */

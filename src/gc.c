@@ -56,6 +56,7 @@
  */
 #include "internal.h"
 
+#include <sched.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -277,19 +278,28 @@ static double worker_share(enum reason why)
 #define SLICE_NS 1000000u        /* a fractional worker's turn */
 #define SLICE_BYTES (256u << 10) /* scan work between clock reads */
 
-/* The assist ratio from the cycle's progress (barrier.c uses it). */
-static void update_assist_ratio(uint64_t expected, uint64_t heap0)
+/* The cycle's expected scan work and its heap at the start, for the
+ * assist ratio (set before the barrier is turned on). */
+static AO_t cycle_expected, cycle_heap0;
+
+/* The assist ratio from the cycle's progress now (barrier.c uses it).
+ * Revised by the worker after each of its slices and by every assist
+ * before it charges its debt: a ratio only the worker revised was up to
+ * a slice and a sleep old (2 ms with a fractional worker), and a thread
+ * allocating a megabyte per millisecond ran past the goal on the smaller
+ * ratio of a heap below it. */
+void gci_assist_revise(void)
 {
     at_store(&gci_assist_ratio,
-             gci_pacer_assist_ratio(expected, at_load(&gci_cycle_scanned),
-                                    at_load(&gci_heap_alloc),
-                                    gci_pacer_heap_goal(), heap0));
+             gci_pacer_assist_ratio(
+                 at_load(&cycle_expected), at_load(&gci_cycle_scanned),
+                 at_load(&gci_heap_alloc), gci_pacer_heap_goal(),
+                 at_load(&cycle_heap0)));
 }
 
 /* The background worker: marks with the world running until no grey
  * object can be found, keeping to its share of a CPU. */
-static void mark_beside(struct marker *m, struct cycle_times *ct, double share,
-                        uint64_t expected)
+static void mark_beside(struct marker *m, struct cycle_times *ct, double share)
 {
     for (;;) {
         uint64_t t0 = gci_os_now_ns(), done = 0, d;
@@ -300,8 +310,10 @@ static void mark_beside(struct marker *m, struct cycle_times *ct, double share,
         ct->worker_ns += t1 - t0;
         gci_mark_account(m);
         at_fetch_add(&gci_bg_credit, done);
-        update_assist_ratio(expected, ct->heap0);
-        if (!done)
+        gci_assist_revise();
+        if (!done || !d) /* ran dry: on to mark termination, not to
+                            sleep -- the program would allocate through
+                            the sleep on a ratio with no work left */
             return;
         if (share < 1.0) { /* sleep off the rest of its share, its grey
                               objects left for the assists meanwhile */
@@ -344,7 +356,9 @@ static void mark_concurrent(struct cycle_times *ct, enum reason why,
     gci_roots_mark_stopped(&m);
     gci_work_flush(&m);
     gci_mark_account(&m);
-    update_assist_ratio(expected, ct->heap0);
+    at_store(&cycle_expected, expected);
+    at_store(&cycle_heap0, ct->heap0);
+    gci_assist_revise();
     __atomic_store_n(&gc_internal_barrier_on, 1, __ATOMIC_SEQ_CST);
     restart(ct, ct->stopped);
     ct->mark_begin = gci_os_now_ns();
@@ -352,7 +366,7 @@ static void mark_concurrent(struct cycle_times *ct, enum reason why,
     double share = worker_share(why);
     uint64_t stopped_at;
     for (int tries = 1;; tries++) {
-        mark_beside(&m, ct, share, expected);
+        mark_beside(&m, ct, share);
         gci_work_flush(&m);
         stop(&stopped_at);
         gci_threads_each(flush_marker, NULL);
@@ -537,13 +551,23 @@ static bool bg_request(void)
 /* The allocator's trigger check, outside any no-stop region. */
 void gci_gc_maybe(void)
 {
-    if (GCI_LIKELY(!cycle_due()))
-        return;
-    if (at_load(&gci_concurrent) && bg_request()) {
+    bool due = cycle_due();
+    if (at_load(&gci_concurrent)) {
+        if (due && !bg_request()) {
+            collect(REASON_PACER, true);
+            return;
+        }
+        if (due) /* let the collector have this CPU if it shares it: the
+                    mark is to start at the trigger, not at the goal */
+            sched_yield();
         /* Past the goal before the mark has begun (the background
-         * collector is still finishing the last sweep or stopping the
-         * world): wait for it, as assists wait past the goal, so the heap
-         * does not outgrow its goal while the collector gets going. */
+         * collector is waking up, finishing the last sweep or stopping
+         * the world): wait for it, as assists wait past the goal, so the
+         * heap does not outgrow its goal while the collector gets going.
+         * Also when this thread did not ask for the cycle: it went on
+         * allocating past the goal while a requested cycle was running
+         * but not yet marking (1.2-1.4 x the goal in test/gc/gogc with
+         * the other CPU busy). */
         while (at_load(&gci_heap_alloc) >= gci_pacer_heap_goal() &&
                !gci_marking() &&
                (at_load(&bg.pending) || at_load(&cycle_running))) {
@@ -553,7 +577,8 @@ void gci_gc_maybe(void)
         }
         return;
     }
-    collect(REASON_PACER, true);
+    if (due)
+        collect(REASON_PACER, true);
 }
 
 /* The forced period (sysmon.c): runs a cycle unless percent < 0, nothing

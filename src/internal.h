@@ -421,6 +421,7 @@ extern AO_t gci_concurrent;   /* gc_set_concurrent */
 extern AO_t gci_assist_ns;    /* gc_stats.assist_ns */
 extern AO_t gci_bg_credit;    /* scan work done ahead by the worker */
 extern AO_t gci_assist_ratio; /* scan bytes per byte allocated, x 2^16 */
+void gci_assist_revise(void);
 void gci_shade_range(const void *p, size_t n);
 void gci_barrier_flush(struct gthread *t);
 void gci_barrier_reset(struct gthread *t);

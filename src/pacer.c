@@ -144,6 +144,10 @@ uint64_t gci_pacer_assist_ratio(uint64_t expected, uint64_t done, uint64_t heap,
             expected = heap_scan_max;
     }
     uint64_t left = expected > done ? expected - done : 0;
+    if (left < (64u << 10) && (done >= expected || heap >= goal))
+        left = 64u << 10; /* the work may be done but not yet terminated:
+                             past the hard goal, allocation still costs
+                             (Go keeps 1000 bytes of work left) */
     uint64_t runway = goal > heap + (64u << 10) ? goal - heap : 64u << 10;
     double r = (double)left / (double)runway * 65536.0;
     return r > 1e9 ? (uint64_t)1e9 : (uint64_t)r;

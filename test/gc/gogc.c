@@ -7,7 +7,8 @@
  * A live set of ~32 MiB (32768 linked, checksummed 1 KiB objects) is kept.
  * For percent in {50, 100, 200}: 512 MiB of short-lived garbage is
  * allocated, heap_alloc is sampled every 1000 allocations, and its peak
- * must stay <= live * (1 + percent/100) * 1.25 + 8 MiB; cycles ran.  Then
+ * must stay <= live * (1 + percent/100) * 1.25 + 8 MiB, and at most 1.10
+ * times the goal in force when sampled; cycles ran.  Then
  * with percent -1: 200 MiB of garbage run no cycle at all (the heap grows
  * by that much), and gc_collect() still runs exactly one cycle, counted as
  * forced, which takes heap_alloc back down.  The live set is verified after
@@ -129,13 +130,12 @@ int main(void)
                p, (gct_ull)(peak >> 20), bound / (1 << 20),
                (gct_ull)(live_bytes >> 20), (gct_ull)(b.heap_live >> 20),
                (gct_ull)(b.heap_goal >> 20));
-        /* The pacer's promise: the heap stays within 10% of the goal in
-         * force.  The stop-the-world collector keeps it.  The concurrent
-         * one does not reliably yet -- the target is 1.10, measured up to
-         * 1.14 in release runs and 1.18 in debug ones (cause not found;
-         * see the closing note of the concurrent-marking issue) -- so
-         * there the check is the bound it does keep, 1.25. */
-        double over = b.concurrent ? 1.25 : 1.10;
+        /* The pacer's promise, in both modes: the heap stays within 10%
+         * of the goal in force.  (Concurrent runs reached 1.2-1.4 while a
+         * thread went on allocating past the goal during a requested
+         * cycle's sweep termination; since it waits there, up to 1.07
+         * with the other CPU busy, 1.06 in a quiet one.) */
+        double over = 1.10;
         CHECKF(peak_over_goal <= over,
                "percent %d: heap_alloc reached %.3f x heap_goal (at most "
                "%.2f)",
@@ -150,9 +150,9 @@ int main(void)
                p, (gct_ull)cycles, GARBAGE >> 20, (gct_ull)expect);
         CHECK(b.num_forced_gc == a.num_forced_gc);
         printf("percent %3d: %llu cycles, peak heap_alloc %llu MiB (bound "
-               "%.0f), %.2fs\n",
+               "%.0f), peak heap_alloc/heap_goal %.3f, %.2fs\n",
                p, (gct_ull)cycles, (gct_ull)(peak >> 20), bound / (1 << 20),
-               t1 - t0);
+               peak_over_goal, t1 - t0);
         verify_live(live, "after garbage");
     }
 
