@@ -23,7 +23,6 @@
 #define GCI_COLD __attribute__((cold, noinline))
 #define GCI_HIDDEN __attribute__((visibility("hidden")))
 #define GCI_API __attribute__((visibility("default")))
-#define GCI_FALLTHROUGH __attribute__((fallthrough))
 
 /* Set bits in a word.  Without a popcnt instruction (x86-64's baseline
  * has none) the builtin is a call into libgcc, which the bitmap loops of
