@@ -18,7 +18,7 @@
 static uintptr_t next_hint = (uintptr_t)0xc0 << 32;
 
 struct region *gci_regions;
-AO_t gci_heap_lo = UINTPTR_MAX, gci_heap_hi;
+AO_t gci_heap_lo_page, gci_heap_hi_page; /* 0, 0 until the first region */
 
 static void add_region(uintptr_t p, size_t bytes)
 {
@@ -31,10 +31,11 @@ static void add_region(uintptr_t p, size_t bytes)
          * runs without the heap lock. */
         __atomic_store_n(&gci_regions, r, __ATOMIC_RELEASE);
     }
-    if (p < at_load(&gci_heap_lo))
-        at_store(&gci_heap_lo, p);
-    if (p + bytes > at_load(&gci_heap_hi))
-        at_store(&gci_heap_hi, p + bytes);
+    uintptr_t lo = p >> GCI_PAGE_SHIFT, hi = (p + bytes) >> GCI_PAGE_SHIFT;
+    if (hi > at_load(&gci_heap_hi_page))
+        at_store(&gci_heap_hi_page, hi);
+    if (at_load(&gci_heap_lo_page) == 0 || lo < at_load(&gci_heap_lo_page))
+        at_store(&gci_heap_lo_page, lo);
 }
 
 /* Maps `bytes` at an arena-aligned address: first at the hint, then

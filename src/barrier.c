@@ -74,8 +74,8 @@ static struct gthread *self_or_attach(void)
  * interior pointer). */
 static inline void shade(struct gthread *t, uintptr_t v)
 {
-    if (v - at_load(&gci_heap_lo) <
-        at_load(&gci_heap_hi) - at_load(&gci_heap_lo))
+    uintptr_t lo = gci_heap_lo();
+    if (v - lo < gci_heap_hi() - lo)
         gci_mark_word(&t->wb, v);
 }
 

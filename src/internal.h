@@ -300,8 +300,19 @@ struct region {
     size_t bytes;
     struct region *next;
 };
-extern struct region *gci_regions;    /* every reserved region (heap lock) */
-extern AO_t gci_heap_lo, gci_heap_hi; /* bounds of all regions */
+extern struct region *gci_regions; /* every reserved region (heap lock) */
+/* The bounds of all regions, [lo, hi), kept as page numbers: as an
+ * address, the lower bound would be a word of the collector's own static
+ * data pointing at the heap's first object, a root that kept it alive. */
+extern AO_t gci_heap_lo_page, gci_heap_hi_page;
+static inline uintptr_t gci_heap_lo(void)
+{
+    return at_load(&gci_heap_lo_page) << GCI_PAGE_SHIFT;
+}
+static inline uintptr_t gci_heap_hi(void)
+{
+    return at_load(&gci_heap_hi_page) << GCI_PAGE_SHIFT;
+}
 
 /* ---- The page map: pagemap.c ------------------------------------------- */
 

@@ -167,8 +167,8 @@ read_word(uintptr_t p)
 SCANNER void gci_mark_range(struct marker *m, uintptr_t lo, uintptr_t hi)
 {
     lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
-    uintptr_t heap_lo = at_load(&gci_heap_lo);
-    uintptr_t heap_span = at_load(&gci_heap_hi) - heap_lo;
+    uintptr_t heap_lo = gci_heap_lo();
+    uintptr_t heap_span = gci_heap_hi() - heap_lo;
     for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi;
          p += sizeof(uintptr_t)) {
         uintptr_t v = read_word(p);
@@ -180,8 +180,8 @@ SCANNER void gci_mark_range(struct marker *m, uintptr_t lo, uintptr_t hi)
 /* [lo, hi): a heap object or a chunk of one (aligned, whole words). */
 static SCANNER void scan_object(struct marker *m, uintptr_t lo, uintptr_t hi)
 {
-    uintptr_t heap_lo = at_load(&gci_heap_lo);
-    uintptr_t heap_span = at_load(&gci_heap_hi) - heap_lo;
+    uintptr_t heap_lo = gci_heap_lo();
+    uintptr_t heap_span = gci_heap_hi() - heap_lo;
     for (uintptr_t p = lo; p < hi; p += sizeof(uintptr_t)) {
         uintptr_t v = read_word(p);
         if (v - heap_lo < heap_span)
