@@ -1,18 +1,17 @@
 /*
  * checkmark: GCHEAP_CHECKMARK=1 reports a skipped write barrier.
  *
- * A long list is marked concurrently; before the marker reaches its tail,
- * the tail's edge to X is cut and X is stored into an object allocated
- * during the mark (black), reachable from a global.  With the barrier
- * (GC_STORE for both stores) the deletion shades X: nothing is reported.
- * With X moved into a root (a plain store: roots need no barrier) and
- * the tail's edge cut with GC_STORE, only the barrier's deletion half
- * keeps X: again nothing may be reported.
- * gc_weak_get during the mark keeps the object it returns.
- * With plain stores (the skipped barrier) the concurrent mark misses X;
- * the checkmark re-mark must report X, through the black holder's slot,
- * and (healing) keep it alive: its payload is checked after more cycles
- * and garbage.
+ * A long list is marked concurrently; before the marker reaches its tail
+ * (which no root holds, so it is reached last), the tail's edge to X is cut and
+ * X is stored into an object allocated during the mark (black), reachable from
+ * a global.  With the barrier (GC_STORE for both stores) the deletion shades X:
+ * nothing is reported. With X moved into a root (a plain store: roots need no
+ * barrier) and the tail's edge cut with GC_STORE, only the barrier's deletion
+ * half keeps X: again nothing may be reported. gc_weak_get during the mark
+ * keeps the object it returns. With plain stores (the skipped barrier) the
+ * concurrent mark misses X; the checkmark re-mark must report X, through the
+ * black holder's slot, and (healing) keep it alive: its payload is checked
+ * after more cycles and garbage.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -76,13 +75,21 @@ static struct node *tail_of(struct node *n)
     return n;
 }
 
+/* The tail's address, disguised: a root holding the tail itself would
+ * have it scanned (and X marked through it) at once, racing the cut. */
+static volatile uintptr_t hidden_tail;
+#define HIDE(p) ((uintptr_t)(p) ^ 0x5A5A5A5A5A5A5A5Aull)
+#define UNHIDE(u) ((struct node *)((u) ^ 0x5A5A5A5A5A5A5A5Aull))
+
 /* X hangs off the tail only (made in a frame of its own, so that no
- * word of the caller's holds its address). */
-static GCT_NOINLINE void hang_x(struct node *tail, uint64_t seed)
+ * word of the caller's holds its address or the tail's). */
+static GCT_NOINLINE void hang_x(uint64_t seed)
 {
+    struct node *tail = tail_of(list);
     uint64_t *x = gc_alloc_atomic(X_WORDS * sizeof(uint64_t));
     gct_fill(x, X_WORDS, seed);
     tail->next = (struct node *)x;
+    hidden_tail = HIDE(tail);
 }
 
 /*
@@ -92,8 +99,7 @@ static GCT_NOINLINE void hang_x(struct node *tail, uint64_t seed)
 static GCT_NOINLINE int attempt(int use_barrier, uint64_t seed)
 {
     build_list();
-    struct node *tail = tail_of(list);
-    hang_x(tail, seed);
+    hang_x(seed);
     gct_clear_stack(); /* no stale copy of X's address on the stack */
 
     pthread_t t;
@@ -102,6 +108,7 @@ static GCT_NOINLINE int attempt(int use_barrier, uint64_t seed)
     while (!__atomic_load_n(&gc_internal_barrier_on, __ATOMIC_ACQUIRE))
         ;
     /* Marking runs (and the roots were scanned): cut and re-hang X. */
+    struct node *tail = UNHIDE(hidden_tail);
     struct holder *h = gc_alloc(sizeof *h); /* black */
     struct node *moved = tail->next;
     if (use_barrier == 2) {
