@@ -84,8 +84,9 @@ $(B)/test/gc/libshlib_root.so: test/gc/lib/shlib_root.c
 examples: $(EXAMPLES)
 
 # ---- Tests ----------------------------------------------------------------
-# Each group appends its counts to build/tally; test-summary prints the one
-# closing "N passed, N failed" line and fails if anything did.
+# Each group appends its counts to build/tally (and each failure's last
+# lines to build/tally.fail); the summary repeats the failures, prints the
+# one closing "N passed, N failed" line and fails if anything did.
 
 TALLY   := build/tally
 RUN     = test/run.sh --tally $(TALLY) --group $(1)
@@ -99,7 +100,7 @@ VGGC    := $(filter %/roots_stack %/roots_data %/roots_registered \
 MEMCHECK := valgrind -q --error-exitcode=99 --leak-check=no
 
 test: deps
-	@rm -f $(TALLY); mkdir -p build
+	@rm -f $(TALLY) $(TALLY).fail; mkdir -p build
 	$(MAKE) MODE=debug tests
 	$(call RUN,debug) $(UNIT:build/release/%=build/debug/%) \
 	    $(patsubst build/release/%,build/debug/%,$(API) $(WRONG) $(STRESS) $(GC))
