@@ -79,6 +79,8 @@ static struct {
 static struct {
     AO_t num_gc, num_forced, num_periodic, pause_total, pause_max, last_pause;
     AO_t live, cpu_ns, start_ns, end_ns;
+    uint64_t end_cpu_ns; /* the process's CPU time when the last cycle ended
+                            (the collecting thread's, world stopped) */
 } st;
 
 static long ncpu = 1;
@@ -90,6 +92,7 @@ void gci_gc_init(void)
         ncpu = 1;
     at_store(&st.start_ns, gci_os_now_ns());
     at_store(&st.end_ns, at_load(&st.start_ns));
+    st.end_cpu_ns = gci_os_process_cpu_ns();
     gci_pacer_init((unsigned)ncpu);
 }
 
@@ -157,6 +160,9 @@ static void pace(const struct cycle_times *ct)
         .scan_work = ct->scanned,
         .concurrent = ct->concurrent,
     };
+    uint64_t cpu = gci_os_process_cpu_ns();
+    f.cpu_ns = cpu > st.end_cpu_ns ? cpu - st.end_cpu_ns : 0;
+    st.end_cpu_ns = cpu;
     if (ct->concurrent && ct->mark_end > ct->mark_begin) {
         uint64_t wall = ct->mark_end - ct->mark_begin;
         f.mark_allocated = ct->heap1 > ct->heap0 ? ct->heap1 - ct->heap0 : 0;

@@ -524,6 +524,7 @@ struct gci_cycle_figures {
     uint64_t nonheap;        /* memory the limit counts beyond object bytes */
     uint64_t gc_ns;          /* the cycle's CPU time, every CPU counted */
     uint64_t wall_ns;        /* since the previous cycle ended */
+    uint64_t cpu_ns;         /* the process's CPU time meanwhile */
     uint64_t scan_work;      /* bytes scanned (0: not measured) */
     bool concurrent;         /* marked beside the program: */
     uint64_t mark_allocated; /* bytes allocated while it marked */
@@ -539,6 +540,7 @@ uint64_t gci_pacer_expected_work(void);
 void gci_pacer_mode_changed(void);
 uint64_t gci_pacer_gogc_goal(uint64_t live, int percent);
 uint64_t gci_pacer_limit_goal(uint64_t limit, uint64_t nonheap);
+uint64_t gci_limiter_capacity(uint64_t process_cpu_ns, uint64_t wall_ns);
 void gci_limiter_update(struct gci_limiter *l, uint64_t gc_ns,
                         uint64_t capacity_ns, unsigned ncpu);
 uint64_t gci_pacer_choose_goal(uint64_t live, int percent, uint64_t limit,
@@ -605,6 +607,7 @@ bool gci_os_release(void *p, size_t bytes);
 void *gci_os_alloc_meta(size_t bytes);
 extern AO_t gci_meta_bytes;
 uint64_t gci_os_now_ns(void);
+uint64_t gci_os_process_cpu_ns(void);
 
 /* ---- Errors: error.c --------------------------------------------------- */
 

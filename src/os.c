@@ -51,6 +51,15 @@ void *gci_os_alloc_meta(size_t bytes)
     return p;
 }
 
+/* CPU time every thread of the process has used, the library's own
+ * included. */
+uint64_t gci_os_process_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 uint64_t gci_os_now_ns(void)
 {
     struct timespec ts;

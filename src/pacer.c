@@ -23,7 +23,8 @@
  *
  * The CPU limiter (Go's gcCPULimiter, simplified): a bucket of collector
  * CPU time that fills by the collector's CPU time and drains by the
- * program's, with a capacity of one second of every CPU.  Over 50% of the
+ * program's (gci_limiter_capacity), with a capacity of one second of
+ * every CPU.  Over 50% of the
  * CPU for long enough fills it; while it is full the memory limit is set
  * aside and the goal is the GOGC goal, or twice the live heap when that is
  * larger or GOGC is off.  The program then exceeds its limit instead of
@@ -62,6 +63,20 @@ uint64_t gci_pacer_limit_goal(uint64_t limit, uint64_t nonheap)
         return UINT64_MAX;
     uint64_t headroom = limit / 100 * 3 + MIB;
     return limit > nonheap + headroom ? limit - nonheap - headroom : 0;
+}
+
+/* The CPU time the program had since the last cycle: what its process
+ * used, not every CPU's wall time.  On a machine shared with other
+ * processes (3 copies of test/gc/memlimit on 2 CPUs) the CPUs' wall time
+ * counted the time the others had as the program's: the limiter saw the
+ * collector at under half the CPU while the program did little but wait
+ * for cycles, and let about 480 cycles run for 768 MiB of garbage against
+ * a 4 MiB limit (about 200 on a quiet machine; now 100-140 either way).
+ * At least the wall time itself, so that an idle program's time still
+ * drains the bucket. */
+uint64_t gci_limiter_capacity(uint64_t process_cpu_ns, uint64_t wall_ns)
+{
+    return process_cpu_ns > wall_ns ? process_cpu_ns : wall_ns;
 }
 
 void gci_limiter_update(struct gci_limiter *l, uint64_t gc_ns,
@@ -230,7 +245,8 @@ void gci_pacer_cycle_done(const struct gci_cycle_figures *f)
         cons_mark[0] =
             gci_pacer_cons_mark(f->mark_allocated, f->scan_work, f->mark_util);
     }
-    gci_limiter_update(&limiter, f->gc_ns, f->wall_ns * ncpu, ncpu);
+    gci_limiter_update(&limiter, f->gc_ns,
+                       gci_limiter_capacity(f->cpu_ns, f->wall_ns), ncpu);
     at_store(&limiting, limiter.on);
     set_goal();
     pthread_mutex_unlock(&lock);

@@ -82,6 +82,22 @@ static void test_limiter(void)
     CHECK(!run(&l, 4, 10, 0.05));
     run(&l, 4, 10, 2);
     CHECK(l.bucket == 0 && !l.on);
+
+    /* A process that got only 1.2 of 2 CPUs (the machine shared): 7 ms
+     * of collector time in each 10 ms is over half of what it had, so
+     * the limiter engages, where the CPUs' wall time (20 ms) says 35%. */
+    CHECK(!run(&l, 7, 10, 3));
+    l = (struct gci_limiter){0, false};
+    for (int i = 0; i < 1200; i++) /* 12 s; 2 ms a cycle fills 2 s */
+        gci_limiter_update(&l, 7 * MS, gci_limiter_capacity(12 * MS, 10 * MS),
+                           2);
+    CHECK(l.on);
+    /* An idle program (1 ms of CPU in 10 ms, all of it the collector's):
+     * the wall time drains the bucket. */
+    for (int i = 0; i < 300; i++)
+        gci_limiter_update(&l, 1 * MS, gci_limiter_capacity(1 * MS, 10 * MS),
+                           2);
+    CHECK(l.bucket == 0 && !l.on);
 }
 
 static void test_parse(void)
