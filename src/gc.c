@@ -79,8 +79,9 @@ static struct {
 static struct {
     AO_t num_gc, num_forced, num_periodic, pause_total, pause_max, last_pause;
     AO_t live, cpu_ns, start_ns, end_ns;
-    uint64_t end_cpu_ns; /* the process's CPU time when the last cycle ended
-                            (the collecting thread's, world stopped) */
+    uint64_t end_cpu_ns; /* the process's CPU time when the last cycle
+                            ended (written by the collector, world
+                            stopped) */
 } st;
 
 static long ncpu = 1;

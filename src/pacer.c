@@ -24,11 +24,11 @@
  * The CPU limiter (Go's gcCPULimiter, simplified): a bucket of collector
  * CPU time that fills by the collector's CPU time and drains by the
  * program's (gci_limiter_capacity), with a capacity of one second of
- * every CPU.  Over 50% of the
- * CPU for long enough fills it; while it is full the memory limit is set
- * aside and the goal is the GOGC goal, or twice the live heap when that is
- * larger or GOGC is off.  The program then exceeds its limit instead of
- * doing nothing but collect; the bucket drains and the limit returns.
+ * every CPU.  Over 50% of the CPU for long enough fills it; while it is full
+ * the memory limit is set aside and the goal is the GOGC goal, or twice the
+ * live heap when that is larger or GOGC is off.  The program then exceeds its
+ * limit instead of doing nothing but collect; the bucket drains and the limit
+ * returns.
  *
  * Owns: percent, the limit, the last cycle's figures, the goal, the
  * limiter; the trigger is gci_trigger.  The functions above the line are
