@@ -217,7 +217,7 @@ static void *finalizer_main(void *arg)
 {
     (void)arg;
     gci_name_thread("gcheap-final");
-    gci_thread_attach();
+    gci_thread_attach_created();
     uint64_t seen = 0;
     for (;;) {
         run_queued(true);
@@ -252,8 +252,11 @@ void gci_finalize_cycle_done(void)
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&t, &attr, finalizer_main, NULL) != 0)
+        gci_thread_create_begin();
+        if (pthread_create(&t, &attr, finalizer_main, NULL) != 0) {
+            gci_thread_create_end();
             thread_started = false;
+        }
         pthread_attr_destroy(&attr);
     }
 }

@@ -6,8 +6,10 @@
  * store, acquire load) lets every later call skip it with one load.
  *
  * fork(): the prepare handler waits for a running cycle to end, holds the
- * sweeper off and stops the world, so no lock of the library is held by a
- * thread that will not exist in the child; the parent restarts the world,
+ * sweeper off and closes the other threads' fork gates, so no lock of the
+ * library is held by a thread that will not exist in the child (the
+ * threads keep running: one may hold a lock of malloc's, which fork
+ * takes); the parent opens the gates,
  * the child forgets the threads that did not come along (threads.c) and
  * the library's own threads (sweeper, finalizer thread, mark helpers,
  * sysmon), which it starts again on need.  The prepare handler also waits
@@ -21,8 +23,8 @@
 AO_t gci_initialised;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-/* Stopping the world frees every lock the library's API takes: those are
- * held only inside no-stop regions, which parked threads are never in.
+/* The fork gates (threads.c) keep every other registered thread out of
+ * the no-stop regions, which hold every lock the library's API takes.
  * Sweeping is blocked and the batches under way waited for (sweep.c);
  * the mark helpers hold none. */
 static void before_fork(void)
@@ -30,12 +32,12 @@ static void before_fork(void)
     gci_gc_lock_for_fork();
     gci_scavenger_hold();
     gci_sweep_finish();
-    gci_stop_world();
+    gci_threads_fork_prepare();
 }
 
 static void after_fork_parent(void)
 {
-    gci_start_world();
+    gci_threads_fork_parent();
     gci_sweep_resume_quiet();
     gci_scavenger_release();
     gci_gc_unlock_after_fork(false);

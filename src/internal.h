@@ -227,15 +227,20 @@ struct mcache {
     /* No-stop regions (threads.c): owner thread and its signal handler. */
     volatile sig_atomic_t nostop;
     volatile sig_atomic_t stop_pending;
+    int fork_gate; /* set by a fork's prepare handler (atomic) */
 };
 
 void gci_park_pending(struct mcache *c);
+void gci_fork_gate_wait(struct mcache *c);
 
-/* Opens a region in which the thread is not parked by a stop (nests). */
+/* Opens a region in which the thread is not parked by a stop (nests).
+ * While a fork is under way no thread enters one (threads.c). */
 static inline void gci_nostop_begin(struct mcache *c)
 {
     c->nostop++;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (GCI_UNLIKELY(__atomic_load_n(&c->fork_gate, __ATOMIC_RELAXED)))
+        gci_fork_gate_wait(c);
 }
 
 static inline void gci_nostop_end(struct mcache *c)
@@ -386,7 +391,11 @@ void gci_api_unlock(struct mcache *c, pthread_mutex_t *m);
 void gci_threads_each(void (*fn)(struct gthread *t, void *arg), void *arg);
 struct gthread *gci_thread_self(void);
 size_t gci_threads_count(void);
+void gci_threads_fork_prepare(void);
+void gci_threads_fork_parent(void);
 void gci_threads_after_fork(void);
+void gci_thread_create_begin(void);
+void gci_thread_create_end(void);
 
 /* Set on the library's own threads (sysmon, sweeper, mark helpers): they
  * are never registered, never stopped, and never run program code. */
@@ -398,6 +407,7 @@ extern _Thread_local struct mcache *gci_tls_cache
     __attribute__((tls_model("initial-exec")));
 
 struct mcache *gci_thread_attach(void);
+struct mcache *gci_thread_attach_created(void);
 void gci_threads_init(void);
 void gci_threads_sum_stats(uint64_t out[4]);
 

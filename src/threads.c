@@ -122,13 +122,31 @@ static uintptr_t stack_base(void)
     return (uintptr_t)lo + size;
 }
 
+static struct mcache *attach(uintptr_t hi);
+
 /* Gives the calling thread its record and cache; NULL when out of memory. */
 struct mcache *gci_thread_attach(void)
 {
     init_once();
     if (tls_thread)
         return &tls_thread->cache;
+    return attach(stack_base());
+}
+
+/* The same, first thing in a thread made after gci_thread_create_begin:
+ * it has begun once its stack is known (pthread_getattr_np mallocs), and
+ * must say so before it waits for threads_lock, which a fork holds until
+ * every such thread has begun. */
+struct mcache *gci_thread_attach_created(void)
+{
     uintptr_t hi = stack_base();
+    gci_thread_create_end();
+    init_once();
+    return attach(hi);
+}
+
+static struct mcache *attach(uintptr_t hi)
+{
     pthread_mutex_lock(&threads_lock);
     struct gthread *t = new_record();
     if (t) {
@@ -162,6 +180,7 @@ struct mcache *gci_thread_attach(void)
 void gci_library_thread_begin(const char *name)
 {
     gci_tls_library_thread = true;
+    gci_thread_create_end();
     gci_name_thread(name);
 }
 
@@ -183,10 +202,13 @@ bool gci_start_library_thread(void *(*fn)(void *))
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     sigfillset(&all);
+    gci_thread_create_begin();
     pthread_sigmask(SIG_BLOCK, &all, &old);
     int err = pthread_create(&t, &attr, fn, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
+    if (err)
+        gci_thread_create_end();
     return err == 0;
 }
 
@@ -388,9 +410,119 @@ static void install_handler(void)
         gci_fatal("cannot install the suspend signal handler");
 }
 
+/* ---- fork ------------------------------------------------------------------
+ *
+ * The child of fork() has only the forking thread, and memory as it was at
+ * the instant of the fork: a lock another thread held stays held, a cache
+ * another thread was changing stays half changed.  So at that instant no
+ * other registered thread may be in a no-stop region (those hold the
+ * library's locks and change caches), and every other thread's cache must
+ * be empty, as the child hands those caches back.
+ *
+ * The world cannot simply stay stopped across the fork: glibc's fork takes
+ * malloc's arena locks after the prepare handlers, and a thread parked
+ * inside malloc holds one; the parent would wait for it for ever.  So the
+ * prepare handler stops the world, empties the other threads' caches and
+ * closes the *fork gate* of each (mcache.fork_gate), then lets them run:
+ * a thread reaching a no-stop region waits at its gate (a futex on
+ * fork_gen) until the parent's handler opens it.  Its allocation fast
+ * path, with an empty cache, only reads.
+ *
+ * A thread being created when the fork comes may be in the middle of its
+ * start-up (ASan's, which takes its allocator's lock, or glibc's), so a
+ * fork waits until every thread this library creates has begun
+ * (threads_starting), and none is created while the gate is closed.
+ */
+
+/* Odd while a fork is under way (between the prepare handler and the
+ * parent's); an int for the futex. */
+static volatile int fork_gen;
+static AO_t threads_starting;
+
+static void wait_fork_gate(int gen)
+{
+    while (__atomic_load_n(&fork_gen, __ATOMIC_ACQUIRE) == gen)
+        futex_wait(&fork_gen, gen); /* a stop's signal may interrupt it */
+}
+
+/* From gci_nostop_begin, with the gate closed: leave the region, wait
+ * for the gate to open (stoppable meanwhile), enter it again. */
+GCI_NOINLINE void gci_fork_gate_wait(struct mcache *c)
+{
+    if (c->nostop != 1)
+        return; /* nested: the outermost entry passed the gate */
+    for (;;) {
+        int gen = __atomic_load_n(&fork_gen, __ATOMIC_ACQUIRE);
+        if (!__atomic_load_n(&c->fork_gate, __ATOMIC_ACQUIRE))
+            return;
+        gci_nostop_end(c);
+        if (gen & 1)
+            wait_fork_gate(gen);
+        c->nostop++;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    }
+}
+
+/* Before creating a thread: waits while a fork is under way, and counts
+ * the thread as starting until it calls gci_thread_create_end (the
+ * creator calls it if pthread_create fails). */
+void gci_thread_create_begin(void)
+{
+    for (;;) {
+        __atomic_add_fetch(&threads_starting, 1, __ATOMIC_SEQ_CST);
+        int gen = __atomic_load_n(&fork_gen, __ATOMIC_SEQ_CST);
+        if (!(gen & 1))
+            return;
+        __atomic_sub_fetch(&threads_starting, 1, __ATOMIC_SEQ_CST);
+        wait_fork_gate(gen);
+    }
+}
+
+void gci_thread_create_end(void)
+{
+    __atomic_sub_fetch(&threads_starting, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The prepare handler's part (the cycle lock held, sweeping held off).
+ * Returns with threads_lock held, the world running, the gates closed. */
+void gci_threads_fork_prepare(void)
+{
+    gci_stop_world();
+    __atomic_add_fetch(&fork_gen, 1, __ATOMIC_SEQ_CST); /* odd */
+    for (struct gthread *t = live_threads; t; t = t->next)
+        if (t != tls_thread) { /* parked, outside any no-stop region */
+            gci_mcache_release_all(&t->cache);
+            __atomic_store_n(&t->cache.fork_gate, 1, __ATOMIC_RELAXED);
+        }
+    /* Restart the world as gci_start_world does, keeping threads_lock:
+     * the set of threads must not change until the fork is done. */
+    __atomic_add_fetch(&stop_epoch, 1, __ATOMIC_SEQ_CST);
+    futex_wake_all(&stop_epoch);
+    while (__atomic_load_n(&threads_starting, __ATOMIC_SEQ_CST) != 0)
+        sched_yield();
+}
+
+static void open_fork_gates(void)
+{
+    for (struct gthread *t = live_threads; t; t = t->next)
+        __atomic_store_n(&t->cache.fork_gate, 0, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&fork_gen, 1, __ATOMIC_SEQ_CST); /* even */
+    futex_wake_all(&fork_gen);
+}
+
+void gci_threads_fork_parent(void)
+{
+    open_fork_gates();
+    pthread_mutex_unlock(&threads_lock);
+}
+
 /* In the child after fork(): only the forking thread exists.  The others'
- * caches are handed back (their spans and objects stay in the heap and
- * are swept as usual once unreachable); their records are reused. */
+ * caches are handed back (empty since the prepare handler); their records
+ * are reused.  The stop and fork numbers go on from the parent's: an
+ * epoch is never reused, so no record's parked_epoch can equal a stop of
+ * the child's.  (A reset to 0 once made the child's first stop by another
+ * thread look acknowledged already when the parent had last parked the
+ * forking thread at the same epoch, and the stopper waited for ever.) */
 void gci_threads_after_fork(void)
 {
     pthread_mutex_init(&threads_lock, NULL);
@@ -410,7 +542,8 @@ void gci_threads_after_fork(void)
         }
         t = next;
     }
-    stop_epoch = 0;
+    open_fork_gates();
+    at_store(&threads_starting, 0);
     sem_init(&stop_acks, 0, 0);
 }
 
@@ -474,7 +607,7 @@ static void *thread_start(void *p)
     struct start_arg *sa = p;
     void *(*start)(void *) = sa->start;
     void *arg = sa->arg;
-    gci_thread_attach();
+    gci_thread_attach_created();
     gc_free(sa);
     return start(arg);
 }
@@ -489,8 +622,11 @@ GCI_API int gc_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
         return EAGAIN;
     sa->start = start;
     sa->arg = arg;
+    gci_thread_create_begin();
     int err = pthread_create(thread, attr, thread_start, sa);
-    if (err)
+    if (err) {
+        gci_thread_create_end();
         gc_free(sa);
+    }
     return err;
 }
