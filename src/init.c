@@ -26,7 +26,7 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 /* The fork gates (threads.c) keep every other registered thread out of
  * the no-stop regions, which hold every lock the library's API takes.
  * Sweeping is blocked and the batches under way waited for (sweep.c);
- * the mark helpers hold none. */
+ * the library's own threads hold only locks the child creates anew. */
 static void before_fork(void)
 {
     gci_gc_lock_for_fork();

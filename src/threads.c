@@ -30,8 +30,9 @@
  * Owns: the thread records, `stop_epoch`, the suspend signal.
  * Concurrency: `threads_lock` over the record lists (held by the collector
  * from stop to restart, so the set of threads does not change while the
- * world is stopped); `nostop`/`stop_pending` are touched only by the
- * owning thread and its signal handler (signal fences).
+ * world is stopped, and by a fork's prepare handler until the fork is
+ * done); `nostop`/`stop_pending` are touched only by the owning thread
+ * and its signal handler (signal fences).  The fork gates: below.
  * THREADS-1: a record is on exactly one of the two lists.
  * THREADS-2: between gci_stop_world and gci_start_world every registered
  *            thread but the caller is parked outside any no-stop region.
@@ -424,9 +425,9 @@ static void install_handler(void)
  * inside malloc holds one; the parent would wait for it for ever.  So the
  * prepare handler stops the world, empties the other threads' caches and
  * closes the *fork gate* of each (mcache.fork_gate), then lets them run:
- * a thread reaching a no-stop region waits at its gate (a futex on
- * fork_gen) until the parent's handler opens it.  Its allocation fast
- * path, with an empty cache, only reads.
+ * a thread entering a no-stop region waits at its gate (a futex on
+ * fork_gen) until the parent's handler opens it, so it never reaches its
+ * (empty) cache.
  *
  * A thread being created when the fork comes may be in the middle of its
  * start-up (ASan's, which takes its allocator's lock, or glibc's), so a
@@ -445,21 +446,19 @@ static void wait_fork_gate(int gen)
         futex_wait(&fork_gen, gen); /* a stop's signal may interrupt it */
 }
 
-/* From gci_nostop_begin, with the gate closed: leave the region, wait
- * for the gate to open (stoppable meanwhile), enter it again. */
+/* From gci_nostop_begin, with the gate closed: waits, inside the region,
+ * for the gate to open.  No stop can come meanwhile (the fork holds the
+ * cycle lock until the gates are open), so waiting in the region delays
+ * nothing; and a region entered by a signal handler that interrupted the
+ * outer entry before its check waits too. */
 GCI_NOINLINE void gci_fork_gate_wait(struct mcache *c)
 {
-    if (c->nostop != 1)
-        return; /* nested: the outermost entry passed the gate */
     for (;;) {
         int gen = __atomic_load_n(&fork_gen, __ATOMIC_ACQUIRE);
         if (!__atomic_load_n(&c->fork_gate, __ATOMIC_ACQUIRE))
             return;
-        gci_nostop_end(c);
         if (gen & 1)
             wait_fork_gate(gen);
-        c->nostop++;
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
     }
 }
 
@@ -542,6 +541,8 @@ void gci_threads_after_fork(void)
         }
         t = next;
     }
+    if (self)
+        self->parked_epoch = stop_epoch; /* even: below every stop to come */
     open_fork_gates();
     at_store(&threads_starting, 0);
     sem_init(&stop_acks, 0, 0);
