@@ -98,6 +98,17 @@ static void *busy(void *arg)
     return NULL;
 }
 
+/* Waits for child `pid` and checks it exited with status 0; `what` and
+ * `n` name it in the failure message. */
+static void check_child(pid_t pid, const char *what, int n)
+{
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s %d: %s %d", what,
+           n, WIFEXITED(status) ? "exit status" : "killed by signal",
+           WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+}
+
 static void *collect_once(void *arg)
 {
     (void)arg;
@@ -126,12 +137,7 @@ static void fork_after_park(int own)
         pthread_join(t, NULL);
         _exit(0);
     }
-    int status = 0;
-    REQUIRE(waitpid(pid, &status, 0) == pid);
-    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-           "fork after park, %d own cycles: %s %d", own,
-           WIFEXITED(status) ? "exit status" : "killed by signal",
-           WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    check_child(pid, "fork after park, own cycles", own);
 }
 
 /* A registered thread that mallocs and frees blocks too big for glibc's
@@ -184,12 +190,7 @@ static void fork_while_malloc(int forks)
                     _exit(1);
             _exit(p != NULL ? 0 : 1);
         }
-        int status = 0;
-        REQUIRE(waitpid(pid, &status, 0) == pid);
-        CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-               "fork while malloc, child %d: %s %d", r,
-               WIFEXITED(status) ? "exit status" : "killed by signal",
-               WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        check_child(pid, "fork while malloc, child", r);
     }
     alarm(0);
     atomic_store(&stop, 1);
@@ -255,12 +256,7 @@ int main(void)
         REQUIRE(pid >= 0);
         if (pid == 0)
             _exit(child(r));
-        int status = 0;
-        pid_t w = waitpid(pid, &status, 0);
-        REQUIRE(w == pid);
-        CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d: %s %d",
-               r, WIFEXITED(status) ? "exit status" : "killed by signal",
-               WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        check_child(pid, "child", r);
     }
     atomic_store(&stop, 1);
     pthread_join(t, NULL);
