@@ -371,7 +371,10 @@ struct gthread {
     pthread_t id;
     uintptr_t stack_hi;
     AO_t stopped_sp;
-    int parked_epoch;
+    int parked_epoch; /* the last stop it acknowledged (threads.c) */
+    /* in a cooperative park: the suspend handler leaves the stop to it
+     * (written by the thread and read by its handler; threads.c) */
+    volatile sig_atomic_t parking;
     struct gc_fiber *fiber; /* the fiber it runs on, or NULL (fiber.c) */
     uintptr_t snap_sp;      /* stopped_sp at the mark start (checkmark) */
     uintptr_t user_sp;      /* sp of the code the suspend signal stopped */

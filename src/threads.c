@@ -31,11 +31,13 @@
  * Concurrency: `threads_lock` over the record lists (held by the collector
  * from stop to restart, so the set of threads does not change while the
  * world is stopped, and by a fork's prepare handler until the fork is
- * done); `nostop`/`stop_pending` are touched only by the owning thread
- * and its signal handler (signal fences).  The fork gates: below.
+ * done); `nostop`, `stop_pending`, `parking` and `parked_epoch` are
+ * touched only by the owning thread and its signal handler (signal
+ * fences).  The fork gates: below.
  * THREADS-1: a record is on exactly one of the two lists.
  * THREADS-2: between gci_stop_world and gci_start_world every registered
  *            thread but the caller is parked outside any no-stop region.
+ * THREADS-3: a thread acknowledges each stop at most once (park_for).
  */
 #include "internal.h"
 
@@ -89,10 +91,14 @@ static void thread_exit(void *arg)
     gci_barrier_flush(t); /* its grey objects, if a cycle marks */
     gci_nostop_end(&t->cache);
     gci_lock_stoppable(&threads_lock);
+    /* Off the list, it is sent no suspend signal; a late one of a stop
+     * it already parked for must not park it for a later stop either
+     * (THREADS-3).  No stop is under way while this holds the lock. */
+    tls_thread = NULL;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     unlink_record(t);
     gci_stats_absorb(&t->cache);
     pthread_mutex_unlock(&threads_lock);
-    tls_thread = NULL;
     gci_tls_cache = NULL;
 }
 
@@ -253,13 +259,17 @@ static void futex_wake_all(volatile int *addr)
     syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }
 
-/* Parks the calling thread for the stop under way, if any and if it has
- * not parked for it yet.  Async-signal-safe. */
-static GCI_NOINLINE void park(struct gthread *t, uintptr_t user_sp)
+/* Acknowledges stop `epoch` and waits until it ends.  Each thread
+ * acknowledges each stop exactly once: parked_epoch is written only here,
+ * before the acknowledgement, and only by the thread itself, from either
+ * its signal handler or its cooperative parks, never both for one stop
+ * (`parking`, below).  A second acknowledgement would be taken by the
+ * next stop for this thread's: that stop would go on while the thread
+ * still runs (and, at a mark termination, flush the work buffer it is
+ * still filling: grey objects lost, live objects freed). */
+static GCI_NOINLINE void park_for(struct gthread *t, int epoch,
+                                  uintptr_t user_sp)
 {
-    int epoch = __atomic_load_n(&stop_epoch, __ATOMIC_ACQUIRE);
-    if (!(epoch & 1) || t->parked_epoch == epoch)
-        return;
     t->user_sp = user_sp;
     /* Every callee-saved register into this frame, unmangled (glibc's
      * setjmp mangles rbp, which -O2 code uses for data); the scan starts
@@ -271,6 +281,39 @@ static GCI_NOINLINE void park(struct gthread *t, uintptr_t user_sp)
     sem_post(&stop_acks); /* a release: the collector's sem_wait sees sp */
     while (__atomic_load_n(&stop_epoch, __ATOMIC_ACQUIRE) == epoch)
         futex_wait(&stop_epoch, epoch);
+}
+
+/* The stop under way that this thread has not acknowledged, or 0. */
+static int stop_unacked(struct gthread *t)
+{
+    int epoch = __atomic_load_n(&stop_epoch, __ATOMIC_ACQUIRE);
+    return (epoch & 1) && t->parked_epoch != epoch ? epoch : 0;
+}
+
+/* A cooperative park: parks for every stop under way until none is left
+ * unacknowledged.  The suspend signal may arrive at any instant of it;
+ * while `parking` is set the handler leaves the stop to this loop (which
+ * then sees it: its signal comes after the epoch moved), and after
+ * `parking` is cleared the loop looks once more, for a signal that came
+ * just before. */
+static GCI_NOINLINE void park_cooperative(struct gthread *t)
+{
+    for (;;) {
+        t->parking = 1;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        int epoch;
+        while ((epoch = stop_unacked(t)) != 0) {
+            if (GCHEAP_DEBUG >= 2) /* widen the window for the signal */
+                for (int i = 0; i < 2000; i++)
+                    gci_cpu_relax();
+            park_for(t, epoch, 0);
+        }
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        t->parking = 0;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (!stop_unacked(t))
+            return;
+    }
 }
 
 /* An address below the caller's whole frame: a local of this function's
@@ -304,11 +347,12 @@ static void suspend_handler(int sig, siginfo_t *info, void *uctx)
     (void)info;
     int saved_errno = errno;
     struct gthread *t = tls_thread;
-    if (t) {
+    if (t && !t->parking) { /* parking: the interrupted park sees it */
+        int epoch;
         if (t->cache.nostop)
             t->cache.stop_pending = 1;
-        else
-            park(t, interrupted_sp(uctx));
+        else if ((epoch = stop_unacked(t)) != 0)
+            park_for(t, epoch, interrupted_sp(uctx));
     }
     errno = saved_errno;
 }
@@ -319,14 +363,14 @@ GCI_NOINLINE void gci_park_pending(struct mcache *c)
     c->stop_pending = 0;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     if (tls_thread)
-        park(tls_thread, 0);
+        park_cooperative(tls_thread);
 }
 
 /* The cooperative check of the allocator's slow path. */
 void gci_park_if_stopping(void)
 {
     if ((__atomic_load_n(&stop_epoch, __ATOMIC_RELAXED) & 1) && tls_thread)
-        park(tls_thread, 0);
+        park_cooperative(tls_thread);
 }
 
 /* Takes a lock the collector may hold while the world is stopped
@@ -358,6 +402,13 @@ static void signal_thread(struct gthread *t)
 void gci_stop_world(void)
 {
     pthread_mutex_lock(&threads_lock);
+    if (GCHEAP_DEBUG >= 1) { /* each stop takes exactly its own: park_for */
+        int left = 0;
+        sem_getvalue(&stop_acks, &left);
+        if (left != 0)
+            gci_fatal("a stray stop acknowledgement (a thread parked twice "
+                      "for one stop)");
+    }
     __atomic_add_fetch(&stop_epoch, 1, __ATOMIC_SEQ_CST);
     size_t others = 0;
     for (struct gthread *t = live_threads; t; t = t->next)
