@@ -7,6 +7,7 @@
  */
 #include "../check.h"
 #include "../../gcheap.h"
+#include "../wait.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -67,7 +68,7 @@ int main(void)
         REQUIRE(rc == 0); /* REQUIRE evaluates its argument twice */
     }
     for (int t = 0; t < THREADS; t++)
-        pthread_join(th[t], NULL);
+        gct_join(th[t], NULL);
     pthread_barrier_destroy(&start);
 
     int nulls = 0, zero_bad = 0, changed = 0;

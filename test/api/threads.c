@@ -13,6 +13,7 @@
  */
 #include "../check.h"
 #include "../../gcheap.h"
+#include "../wait.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -154,7 +155,7 @@ static void run_churn(void)
         REQUIRE(rc == 0); /* REQUIRE evaluates its argument twice */
     }
     for (int t = 0; t < CHURN_THREADS; t++)
-        pthread_join(th[t], NULL);
+        gct_join(th[t], NULL);
 }
 
 /* ---- 2. short-lived threads --------------------------------------------- */
@@ -206,7 +207,7 @@ static void run_short_lived(void)
             REQUIRE(rc == 0);
         }
         for (int k = 0; k < AT_ONCE; k++)
-            pthread_join(th[k], NULL);
+            gct_join(th[k], NULL);
         if (batch == 1)
             baseline = heap_sys();
     }

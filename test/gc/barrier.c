@@ -292,7 +292,7 @@ int main(int argc, char **argv)
     atomic_store(&stop_now, 1);
     long bad = 0, ops = 0;
     for (size_t t = 0; t < NTHREADS; t++) {
-        pthread_join(workers[t].thread, NULL);
+        gct_join(workers[t].thread, NULL);
         bad += workers[t].bad;
         ops += workers[t].ops;
     }

@@ -126,7 +126,7 @@ static GCT_NOINLINE int attempt(int use_barrier, uint64_t seed)
     moved = NULL;
     held = h;
     int counted = __atomic_load_n(&gc_internal_barrier_on, __ATOMIC_ACQUIRE);
-    pthread_join(t, NULL);
+    gct_join(t, NULL);
     return counted;
 }
 
@@ -155,7 +155,7 @@ static GCT_NOINLINE int weak_attempt(uint64_t seed)
         ;
     root_y = gc_weak_get(weak_link);
     int counted = __atomic_load_n(&gc_internal_barrier_on, __ATOMIC_ACQUIRE);
-    pthread_join(t, NULL);
+    gct_join(t, NULL);
     return counted;
 }
 

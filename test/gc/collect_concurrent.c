@@ -146,7 +146,7 @@ static void round_of_calls(const char *name)
         REQUIRE(rc == 0);
     }
     for (int i = 0; i < THREADS; i++)
-        pthread_join(t[i], NULL);
+        gct_join(t[i], NULL);
     double t1 = gct_now();
     gc_get_stats(&b);
     CHECKF(atomic_load(&failures) == 0, "%s: %d failures in threads", name,

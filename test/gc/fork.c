@@ -125,7 +125,7 @@ static void fork_after_park(int own)
 {
     pthread_t t;
     REQUIRE(gc_pthread_create(&t, NULL, collect_once, NULL) == 0);
-    pthread_join(t, NULL); /* this thread was parked by its cycle */
+    gct_join(t, NULL); /* this thread was parked by its cycle */
     pid_t pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
@@ -134,7 +134,7 @@ static void fork_after_park(int own)
             gc_collect();
         if (gc_pthread_create(&t, NULL, collect_once, NULL) != 0)
             _exit(1);
-        pthread_join(t, NULL);
+        gct_join(t, NULL);
         _exit(0);
     }
     check_child(pid, "fork after park, own cycles", own);
@@ -195,7 +195,7 @@ static void fork_while_malloc(int forks)
     alarm(0);
     atomic_store(&stop, 1);
     for (int i = 0; i < NM; i++)
-        pthread_join(m[i], NULL);
+        gct_join(m[i], NULL);
     atomic_store(&stop, 0);
 }
 
@@ -220,7 +220,7 @@ static int child(int round)
         bad++;
     } else {
         atomic_store(&stop, 1);
-        pthread_join(t, NULL);
+        gct_join(t, NULL);
     }
     bad += verify("child (end)");
     return bad ? 1 : 0;
@@ -259,7 +259,7 @@ int main(void)
         check_child(pid, "child", r);
     }
     atomic_store(&stop, 1);
-    pthread_join(t, NULL);
+    gct_join(t, NULL);
 
     gct_churn(16u << 20, 2, 9);
     gc_collect();

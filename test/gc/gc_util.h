@@ -24,23 +24,15 @@
 #include <unistd.h>
 
 #include "../../gcheap.h"
+#include "../wait.h"
 
 #define GCT_NOINLINE __attribute__((noinline, unused))
 #define GCT_UNUSED __attribute__((unused))
 
-/* Built with ASan or TSan: RSS and address-space checks do not apply.
- * Under TSan a cycle costs ~150 ms even with an empty heap (the runtime's
- * large static data is scanned as a root), so the tests do less there. */
-#if defined(__SANITIZE_THREAD__)
-#define GCT_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define GCT_TSAN 1
-#endif
-#endif
-#ifndef GCT_TSAN
-#define GCT_TSAN 0
-#endif
+/* Built with ASan or TSan (GCT_TSAN: wait.h): RSS and address-space
+ * checks do not apply.  Under TSan a cycle costs ~150 ms even with an
+ * empty heap (the runtime's large static data is scanned as a root), so
+ * the tests do less there. */
 #if defined(__SANITIZE_ADDRESS__) || GCT_TSAN
 #define GCT_SANITIZER 1
 #elif defined(__has_feature)
@@ -56,22 +48,6 @@
 #define GCT_LESS(n, d) (GCT_TSAN ? (n) / (d) : (n))
 
 typedef unsigned long long gct_ull;
-
-/* Locks a mutex the program's threads share while cycles run.  TSan holds
- * a signal back while its thread blocks in pthread_mutex_lock, so a thread
- * blocked behind one that was stopped holding the mutex would never stop
- * and the collector would wait forever: under TSan, spin with trylock
- * (sched_yield delivers the signal).  Natively the signal interrupts the
- * futex wait, and a plain lock is what a program uses. */
-GCT_UNUSED static void gct_lock(pthread_mutex_t *m)
-{
-    if (!GCT_TSAN) {
-        pthread_mutex_lock(m);
-        return;
-    }
-    while (pthread_mutex_trylock(m) != 0)
-        sched_yield();
-}
 
 GCT_UNUSED static uint64_t gct_mix(uint64_t x)
 {

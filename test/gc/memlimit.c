@@ -117,7 +117,7 @@ int main(void)
     gc0 = stats().num_gc;
     garbage(GCT_LESS((size_t)256 << 20, 4));
     __atomic_store_n(&stop_setter, 1, __ATOMIC_RELAXED);
-    CHECK(pthread_join(t, NULL) == 0);
+    CHECK(gct_join(t, NULL) == 0);
     CHECK(stats().num_gc > gc0);
     CHECK(gct_list_bad(live, 0, 8 << 20 >> 5) == 0);
     return check_done();

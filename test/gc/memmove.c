@@ -81,7 +81,7 @@ int main(void)
             bad += gc_size(arr[i]) == 0 || arr[i]->id != (uint64_t)(r + i);
     }
     atomic_store(&stop, 1);
-    pthread_join(t, NULL);
+    gct_join(t, NULL);
     CHECKF(bad == 0, "%ld entries freed while referenced or out of order", bad);
     return check_done();
 }

@@ -104,8 +104,8 @@ int main(void)
     gct_sleep_ms(MILLIS); /* resumes after each suspend signal */
     atomic_store(&stop_now, 1);
     for (int i = 0; i < ALLOCATORS; i++)
-        pthread_join(t[i], NULL);
-    pthread_join(c, NULL);
+        gct_join(t[i], NULL);
+    gct_join(c, NULL);
     gc_get_stats(&b);
     CHECKF(atomic_load(&failures) == 0, "%d failures in threads",
            atomic_load(&failures));

@@ -346,16 +346,16 @@ int main(void)
     CHECKF(atomic_load(&workers_done) == WORKERS,
            "workers did not finish in 60 s");
     for (int i = 0; i < WORKERS; i++)
-        pthread_join(w[i], NULL);
+        gct_join(w[i], NULL);
     while (nshort < SHORT_THREADS) {
         rc = start(&sh[nshort], short_lived, 100 + (uint64_t)nshort);
         REQUIRE(rc == 0);
         nshort++;
     }
     for (int i = 0; i < SHORT_THREADS; i++)
-        pthread_join(sh[i], NULL);
-    pthread_join(pl[0], NULL);
-    pthread_join(pl[1], NULL);
+        gct_join(sh[i], NULL);
+    gct_join(pl[0], NULL);
+    gct_join(pl[1], NULL);
 
     /* The blocked thread has sat in read() through all of that. */
     while (!GCT_TSAN && !atomic_load(&blocked_ready))
@@ -364,7 +364,7 @@ int main(void)
     if (!GCT_TSAN) {
         ssize_t wr = write(pipefd[1], "x", 1);
         REQUIRE(wr == 1);
-        pthread_join(blk, NULL);
+        gct_join(blk, NULL);
     }
 
     /* What is left in the slots is still intact. */

@@ -10,6 +10,7 @@
  */
 #include "../check.h"
 #include "../../gcheap.h"
+#include "../wait.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -95,7 +96,7 @@ int main(int argc, char **argv)
     long bad = 0;
     for (int i = 0; i < THREADS; i++) {
         void *r;
-        pthread_join(t[i], &r);
+        gct_join(t[i], &r);
         bad += (long)r;
     }
     CHECKF(bad == 0, "%ld corrupted objects (seed %llu)", bad,

@@ -23,6 +23,7 @@
  */
 #include "../check.h"
 #include "../../gcheap.h"
+#include "../wait.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -247,7 +248,7 @@ static void release(struct obj *o)
 static void swap_with_exchange(struct thread_state *s, struct obj *o)
 {
     int slot = (int)(next(&s->rng) % EXCHANGE);
-    pthread_mutex_lock(&exchange_lock);
+    gct_lock(&exchange_lock);
     struct obj theirs = exchange[slot];
     exchange[slot] = *o;
     pthread_mutex_unlock(&exchange_lock);
@@ -370,7 +371,7 @@ int main(int argc, char **argv)
     }
     atomic_store(&stop, 1);
     for (int t = 0; t < THREADS; t++)
-        pthread_join(th[t], NULL);
+        gct_join(th[t], NULL);
 
     long ops = 0, frees = 0, handed = 0, taken = 0, bursts = 0;
     for (int t = 0; t < THREADS; t++) {
