@@ -211,9 +211,13 @@ static void trace(const struct cycle_times *ct, enum reason why)
         b = (ct->mark_end - ct->mark_begin) / 1e6;
         c = (ct->restarted - ct->mark_end) / 1e6;
     }
+    char resent[48] = "";
+    size_t resends = gci_stop_resends_take();
+    if (resends) /* threads.c: lost suspend signals */
+        snprintf(resent, sizeof resent, " (%zu signals sent again)", resends);
     fprintf(stderr,
             "gc %llu @%.3fs %.0f%%: %.3f+%.3f+%.3f ms clock, "
-            "%.1f->%.1f->%.1f MB, %.1f MB goal, %zu threads%s%s\n",
+            "%.1f->%.1f->%.1f MB, %.1f MB goal, %zu threads%s%s%s\n",
             (unsigned long long)at_load(&st.num_gc), since / 1e9,
             uptime ? 100.0 * cpu / ((double)uptime * ncpu) : 0.0, a, b, c,
             heap_mb(ct->heap0), heap_mb(ct->heap1), ct->live / 1048576.0,
@@ -221,7 +225,7 @@ static void trace(const struct cycle_times *ct, enum reason why)
             why == REASON_FORCED     ? " (forced)"
             : why == REASON_PERIODIC ? " (periodic)"
                                      : "",
-            ct->concurrent ? " (concurrent)" : "");
+            ct->concurrent ? " (concurrent)" : "", resent);
 }
 
 /* Marking after the heap's marking is complete, world stopped: what
@@ -478,7 +482,7 @@ static bool cycle_due(void)
  * none is running). */
 static void collect(enum reason why, bool only_if_due)
 {
-    pthread_mutex_lock(&cyc.lock);
+    gci_lock_stoppable(&cyc.lock); /* a parked thread may hold it */
     uint64_t target = cyc.started + 1;
     if (only_if_due && (cyc.running || (why == REASON_PACER && !cycle_due()))) {
         pthread_mutex_unlock(&cyc.lock);
@@ -494,7 +498,7 @@ static void collect(enum reason why, bool only_if_due)
         cyc.started++;
         pthread_mutex_unlock(&cyc.lock);
         run_cycle(why);
-        pthread_mutex_lock(&cyc.lock);
+        gci_lock_stoppable(&cyc.lock);
         cyc.running = false;
         at_store(&cycle_running, 0);
         cyc.completed++;
@@ -655,7 +659,7 @@ GCI_API void gc_release_memory(void)
  * suspend signal.) */
 void gci_gc_lock_for_fork(void)
 {
-    pthread_mutex_lock(&cyc.lock);
+    gci_lock_stoppable(&cyc.lock);
     while (cyc.running)
         pthread_cond_wait(&cyc.done, &cyc.lock);
 }

@@ -389,6 +389,7 @@ void gci_start_world(void);
 void gci_park_if_stopping(void);
 uintptr_t gci_stack_below(void);
 void gci_lock_stoppable(pthread_mutex_t *m);
+size_t gci_stop_resends_take(void);
 struct mcache *gci_api_lock(pthread_mutex_t *m);
 void gci_api_unlock(struct mcache *c, pthread_mutex_t *m);
 void gci_threads_each(void (*fn)(struct gthread *t, void *arg), void *arg);

@@ -276,7 +276,7 @@ static GCI_NOINLINE void park_for(struct gthread *t, int epoch,
      * below the whole frame, so it covers them wherever the compiler put
      * them. */
     __builtin_unwind_init();
-    t->parked_epoch = epoch;
+    __atomic_store_n(&t->parked_epoch, epoch, __ATOMIC_RELAXED);
     at_store(&t->stopped_sp, gci_stack_below());
     sem_post(&stop_acks); /* a release: the collector's sem_wait sees sp */
     while (__atomic_load_n(&stop_epoch, __ATOMIC_ACQUIRE) == epoch)
@@ -374,10 +374,13 @@ void gci_park_if_stopping(void)
 }
 
 /* Takes a lock the collector may hold while the world is stopped
- * (threads_lock, sweep_lock), parking meanwhile if a stop is under way.
- * Natively a thread blocked on the mutex takes the suspend signal anyway,
- * but not under ThreadSanitizer, which runs signal handlers only inside
- * the blocking calls it knows. */
+ * (threads_lock, sweep_lock), or a parked thread may hold (the cycle
+ * lock: a thread stops anywhere outside a no-stop region), parking
+ * meanwhile if a stop is under way.  Natively a thread blocked on the
+ * mutex takes the suspend signal anyway, but not under ThreadSanitizer,
+ * which runs signal handlers only inside the blocking calls it knows: a
+ * thread blocked there on a lock whose holder is parked would never
+ * acknowledge the stop (test/gc/stopstorm hung 1 run in 10 under TSan). */
 void gci_lock_stoppable(pthread_mutex_t *m)
 {
     while (pthread_mutex_trylock(m) != 0) {
@@ -388,12 +391,44 @@ void gci_lock_stoppable(pthread_mutex_t *m)
 
 /* ---- Stopping the world ------------------------------------------------- */
 
-static void signal_thread(struct gthread *t)
+/* How long a stop waits for an acknowledgement before it signals again
+ * the threads that have not parked. */
+#define STOP_RESEND_MS 100
+static AO_t stop_resends; /* signals sent again, for GCHEAP_TRACE */
+
+/* The signals sent again since the last call. */
+size_t gci_stop_resends_take(void)
+{
+    return __atomic_exchange_n(&stop_resends, 0, __ATOMIC_RELAXED);
+}
+
+static void signal_thread(struct gthread *t, int epoch)
 {
     int err = pthread_kill(t->id, suspend_signal);
     if (err != 0) {                  /* gone without its destructor running: */
         at_store(&t->stopped_sp, 0); /* no stack to scan */
+        /* acknowledged for it, once: a resend skips it */
+        __atomic_store_n(&t->parked_epoch, epoch, __ATOMIC_RELAXED);
         sem_post(&stop_acks);
+    }
+}
+
+/* Waits up to `ms` for one acknowledgement; false on a timeout. */
+static bool wait_ack(long ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    for (;;) {
+        if (sem_timedwait(&stop_acks, &until) == 0)
+            return true;
+        if (errno != EINTR)
+            return false;
     }
 }
 
@@ -409,16 +444,34 @@ void gci_stop_world(void)
             gci_fatal("a stray stop acknowledgement (a thread parked twice "
                       "for one stop)");
     }
-    __atomic_add_fetch(&stop_epoch, 1, __ATOMIC_SEQ_CST);
+    int epoch = __atomic_add_fetch(&stop_epoch, 1, __ATOMIC_SEQ_CST);
     size_t others = 0;
     for (struct gthread *t = live_threads; t; t = t->next)
         if (t != tls_thread) {
-            signal_thread(t);
+            signal_thread(t, epoch);
             others++;
         }
-    for (size_t i = 0; i < others; i++)
-        while (sem_wait(&stop_acks) != 0 && errno == EINTR)
-            ;
+    /* A signal can be lost: ThreadSanitizer's runtime, which takes every
+     * signal first and runs the program's handler later, now and then
+     * never runs it (test/gc/stopstorm under TSan: the thread's handler
+     * never ran, nothing was pending).  So a stop that waits long sends
+     * the signal again to the threads that have not parked for it.  An
+     * extra signal is harmless: a thread acknowledges each stop once
+     * (THREADS-3), and one that comes late finds its stop acknowledged or
+     * over (or, if it starts the next stop's park early, that stop's own
+     * signal then finds it parked). */
+    for (size_t acked = 0; acked < others;) {
+        if (wait_ack(STOP_RESEND_MS)) {
+            acked++;
+            continue;
+        }
+        for (struct gthread *t = live_threads; t; t = t->next)
+            if (t != tls_thread &&
+                __atomic_load_n(&t->parked_epoch, __ATOMIC_RELAXED) != epoch) {
+                at_fetch_add(&stop_resends, 1);
+                signal_thread(t, epoch);
+            }
+    }
 }
 
 void gci_start_world(void)
