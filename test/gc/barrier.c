@@ -20,6 +20,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -46,6 +47,7 @@ struct worker {
     uint64_t rng, next_id;
     long bad, ops;
     pthread_t thread;
+    _Atomic uintptr_t held_lo, held_hi; /* its `held` array, on its stack */
 };
 
 static struct worker workers[NTHREADS];
@@ -53,23 +55,67 @@ static pthread_mutex_t mail_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct node **mailbox; /* a heap array of MAILBOX nodes */
 static atomic_int stop_now;
 static atomic_int reports;
-static char last_report[512];
+static char last_report[512], first_stale[512];
 
-static atomic_int stale_reports;
+static atomic_int stale_reports, stale_node_reports;
 
-/* A checkmark report naming one of garbage()'s objects through a root
- * slot is a false report: those objects are never linked into the graph,
- * so only an old word on a stack (checkmark.c, "False reports") reaches
- * them.  Every other report -- any naming a node, any through a heap
- * slot -- counts. */
+static bool in_held(uintptr_t slot)
+{
+    for (size_t t = 0; t < NTHREADS; t++)
+        if (slot >= atomic_load(&workers[t].held_lo) &&
+            slot < atomic_load(&workers[t].held_hi))
+            return true;
+    return false;
+}
+
+/* Which checkmark reports are false.  A conservative stack holds old
+ * words: a function's padding and uninitialised locals keep what earlier,
+ * deeper calls left there, and some of that was written after the mark
+ * start (checkmark.c, "False reports"), so a root slot on a stack may
+ * name an object that was dead before the mark began.
+ *   - One of garbage()'s objects through a root slot: never linked into
+ *     the graph, so reached only through such a word.  Not counted.
+ *   - A node through a root slot outside every `held` array: the stacks'
+ *     only long-lived references to nodes are the `held` arrays (the
+ *     HOLD case); elsewhere a node's address lives in a register or a
+ *     spill for the few instructions of one step.  Reports through such
+ *     slots named words of library frames that the functions never write
+ *     (gci_alloc_slow's padding), often of a thread still building its
+ *     own chains, which never handles another thread's node, naming
+ *     another thread's node; their number follows the
+ *     frames' layout, not the barrier: a 4 KB buffer added to the
+ *     parking frame (an experiment) made them appear in 84% of runs,
+ *     with no checksum failing (docs/design.md, "Checkmark").  They are
+ *     counted apart and printed, not failed.  A node really lost there
+ *     is freed in the second run, without the checkmark, and its
+ *     checksum fails.
+ *   - Every other report counts: a node through a heap slot (a missed
+ *     shade: MOVE, the mailbox, gc_memmove, gc_realloc) or through a
+ *     `held` array (HOLD), and any root report of anything else. */
+static int node_bad(const struct node *n);
+
 static void on_error(const char *msg)
 {
-    void *obj = NULL;
-    if (sscanf(msg, "checkmark: object %p", &obj) == 1 && obj &&
-        strstr(msg, "root slot") && gc_size(obj) >= sizeof(void *) &&
-        *(void **)obj == obj) {
-        atomic_fetch_add(&stale_reports, 1);
-        return;
+    void *obj = NULL, *slot = NULL;
+    if (sscanf(msg,
+               "checkmark: object %p not marked by the concurrent mark, "
+               "referenced from root slot %p",
+               &obj, &slot) == 2 &&
+        obj && gc_size(obj) >= sizeof(void *)) {
+        if (*(void **)obj == obj) { /* garbage */
+            atomic_fetch_add(&stale_reports, 1);
+            return;
+        }
+        if (gc_size(obj) >= sizeof(struct node) && !node_bad(obj) &&
+            !in_held((uintptr_t)slot)) {
+            if (atomic_fetch_add(&stale_node_reports, 1) == 0)
+                snprintf(first_stale, sizeof first_stale,
+                         "%s (node %llu of thread %d)", msg,
+                         (gct_ull)(((const struct node *)obj)->id &
+                                   0xffffffffffffull),
+                         (int)(((const struct node *)obj)->id >> 48));
+            return;
+        }
     }
     atomic_fetch_add(&reports, 1);
     snprintf(last_report, sizeof last_report, "%s", msg);
@@ -217,6 +263,8 @@ static void *run(void *arg)
             }
         }
     struct node *held[NHELD] = {0}; /* on the stack: roots, never rescanned */
+    atomic_store(&w->held_lo, (uintptr_t)held);
+    atomic_store(&w->held_hi, (uintptr_t)(held + NHELD));
     while (!atomic_load(&stop_now)) {
         step(w, t, held);
         if ((w->ops & 255) == 0)
@@ -299,9 +347,13 @@ int main(int argc, char **argv)
     gc_get_stats(&s1);
     long cycles = (long)(s1.num_gc - s0.num_gc);
     printf("%ld cycles, %ld operations, max pause %.3f ms, assists %.1f ms, "
-           "%d false checkmark reports of garbage\n",
+           "%d false checkmark reports of garbage, %d of nodes through "
+           "stack words\n",
            cycles, ops, s1.pause_max_ns / 1e6, s1.assist_ns / 1e6,
-           atomic_load(&stale_reports));
+           atomic_load(&stale_reports), atomic_load(&stale_node_reports));
+    if (atomic_load(&stale_node_reports))
+        printf("the first report of a node through a stack word: %s\n",
+               first_stale);
     CHECKF(cycles >= want, "%ld cycles of %ld in the time allowed", cycles,
            want);
     CHECKF(bad == 0, "%ld nodes with a bad checksum or freed", bad);
