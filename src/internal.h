@@ -621,6 +621,7 @@ bool gci_os_release(void *p, size_t bytes);
 void *gci_os_alloc_meta(size_t bytes);
 extern AO_t gci_meta_bytes;
 uint64_t gci_os_now_ns(void);
+uint64_t gci_os_realtime_ns(void);
 uint64_t gci_os_process_cpu_ns(void);
 
 /* ---- Errors: error.c --------------------------------------------------- */

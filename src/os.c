@@ -66,3 +66,6 @@ uint64_t gci_os_process_cpu_ns(void)
 }
 
 uint64_t gci_os_now_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+
+/* The wall clock, for the waits that take a CLOCK_REALTIME deadline. */
+uint64_t gci_os_realtime_ns(void) { return clock_ns(CLOCK_REALTIME); }

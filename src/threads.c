@@ -416,14 +416,9 @@ static void signal_thread(struct gthread *t, int epoch)
 /* Waits up to `ms` for one acknowledgement; false on a timeout. */
 static bool wait_ack(long ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000;
-    if (until.tv_nsec >= 1000000000) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000;
-    }
+    uint64_t at = gci_os_realtime_ns() + (uint64_t)ms * 1000000;
+    struct timespec until = {.tv_sec = (time_t)(at / 1000000000),
+                             .tv_nsec = (long)(at % 1000000000)};
     for (;;) {
         if (sem_timedwait(&stop_acks, &until) == 0)
             return true;
