@@ -286,8 +286,8 @@ static double worker_share(enum reason why)
     return u > 1.0 ? 1.0 : u;
 }
 
-#define SLICE_NS 1000000u        /* a fractional worker's turn */
-#define SLICE_BYTES (256u << 10) /* scan work between clock reads */
+#define SLICE_NS 1000000u       /* a fractional worker's turn */
+#define SLICE_BYTES (32u << 10) /* scan work between clock reads */
 
 /* The cycle's expected scan work and its heap at the start, for the
  * assist ratio (set before the barrier is turned on). */
@@ -314,13 +314,14 @@ static void mark_beside(struct marker *m, struct cycle_times *ct, double share)
 {
     for (;;) {
         uint64_t t0 = gci_os_now_ns(), done = 0, d;
-        do
+        do { /* work and credit counted at once, not at the slice's end:
+                a thread at the goal may be waiting for them */
             done += d = gci_mark_drain_some(m, SLICE_BYTES);
-        while (d && gci_os_now_ns() - t0 < SLICE_NS);
+            gci_mark_account(m);
+            at_fetch_add(&gci_bg_credit, d);
+        } while (d && gci_os_now_ns() - t0 < SLICE_NS);
         uint64_t t1 = gci_os_now_ns();
         ct->worker_ns += t1 - t0;
-        gci_mark_account(m);
-        at_fetch_add(&gci_bg_credit, done);
         gci_assist_revise();
         if (!done || !d) /* ran dry: on to mark termination, not to
                             sleep -- the program would allocate through

@@ -191,7 +191,10 @@ void gci_mcentral_release(struct span *s)
  * sweeper's work (the sweeper relocking in a tight loop would otherwise
  * starve it, mutexes not being fair). */
 
-#define SWEEP_BATCH 32 /* spans a sweeper takes at a time */
+/* Spans a sweeper takes at a time: few, so that the class lock is held
+ * for less than an adaptive mutex's spin (with 32 the program slept on
+ * it about 1,000 times a second in bench/latency; docs/design.md). */
+#define SWEEP_BATCH 8
 
 /* Empty spans a sweep keeps listed per class, for the allocator to take
  * again without a round trip through the page heap (freeing, coalescing,
