@@ -13,6 +13,13 @@
  * mark -- not the objects behind it.  The saved bits are then added back,
  * so a missed object also survives (the re-mark heals what it finds).
  *
+ * The re-mark marks everything it can reach from the roots but the
+ * stacks first, and the stacks after: a missed object the program can
+ * reach through the heap is then reported through the heap slot that
+ * references it (or as a root), even if some stack also holds a word
+ * naming it.  Marking the stacks first, a stale stack word that named a
+ * missed object hid the heap path behind a root report.
+ *
  * False reports: a conservative stack holds old words below its live
  * frames.  The concurrent mark scanned a thread's stack from where it
  * stopped at the mark start; if it stops deeper now, words in between
@@ -27,12 +34,15 @@
  */
 #include "internal.h"
 
+#include <stdio.h>
+
 struct saved {
     struct span *s;
     uint64_t *words; /* the span's mark words as the concurrent mark left */
 };
 
 #define MAX_REPORTS 16
+#define MAX_ALSO 4 /* other root slots kept per report */
 
 static struct {
     struct saved *tab;
@@ -45,6 +55,8 @@ static struct {
     size_t missed;
     struct report {
         uintptr_t obj, slot, parent;
+        uintptr_t also[MAX_ALSO]; /* root slots found naming it later */
+        size_t nalso;
     } reports[MAX_REPORTS];
 } ck;
 
@@ -120,9 +132,28 @@ void gci_checkmark_note(struct marker *m, struct span *s, size_t i,
         return; /* maybe an old word below a stack's live frames */
     }
     if (ck.missed < MAX_REPORTS)
-        ck.reports[ck.missed] =
-            (struct report){span_object(s, i), slot, parent};
+        ck.reports[ck.missed] = (struct report){
+            .obj = span_object(s, i), .slot = slot, .parent = parent};
     ck.missed++;
+}
+
+/* A root word `v` at `slot`, read by the re-mark: if it names an object
+ * already reported, the slot is kept with the report (up to MAX_ALSO), so
+ * a report names every root slot that held the missed object, not only
+ * the first one the re-mark read. */
+void gci_checkmark_root_word(uintptr_t v, uintptr_t slot)
+{
+    struct span *s;
+    size_t i;
+    size_t n = ck.missed < MAX_REPORTS ? ck.missed : MAX_REPORTS;
+    if (n == 0 || !gci_mark_find(v, &s, &i))
+        return;
+    uintptr_t obj = span_object(s, i);
+    for (size_t k = 0; k < n; k++) {
+        struct report *r = &ck.reports[k];
+        if (r->obj == obj && r->slot != slot && r->nalso < MAX_ALSO)
+            r->also[r->nalso++] = slot;
+    }
 }
 
 static void restore(void)
@@ -160,7 +191,8 @@ bool gci_checkmark_run(void)
     gci_mheap_each_span(save_span, NULL);
     sort_table();
     ck.active = true;
-    gci_mark_run(gci_roots_mark);
+    gci_mark_run(gci_roots_mark_but_stacks);
+    gci_mark_run(gci_roots_mark_stacks);
     ck.active = false;
     restore();
     gci_os_unreserve(ck.map, ck.map_bytes);
@@ -169,6 +201,18 @@ bool gci_checkmark_run(void)
 }
 
 bool gci_checkmark_active(void) { return ck.active; }
+
+/* " %p %p ...": a report's other root slots, for gci_report. */
+static const char *also(const struct report *r)
+{
+    static char buf[MAX_ALSO * 20 + 1];
+    size_t used = 0;
+    buf[0] = 0;
+    for (size_t k = 0; k < r->nalso && used < sizeof buf; k++)
+        used += (size_t)snprintf(buf + used, sizeof buf - used, " %p",
+                                 (void *)r->also[k]);
+    return buf;
+}
 
 /* After the world restarts: the reports of the last re-mark. */
 void gci_checkmark_report(void)
@@ -183,8 +227,9 @@ void gci_checkmark_report(void)
                        (void *)r->obj, (void *)r->slot, (void *)r->parent);
         else if (r->slot)
             gci_report("checkmark: object %p not marked by the concurrent "
-                       "mark, referenced from root slot %p",
-                       (void *)r->obj, (void *)r->slot);
+                       "mark, referenced from root slot %p%s%s",
+                       (void *)r->obj, (void *)r->slot,
+                       r->nalso ? " and root slots" : "", also(r));
         else
             gci_report("checkmark: object %p not marked by the concurrent "
                        "mark, a root",

@@ -462,6 +462,7 @@ bool gci_checkmark_active(void);
 void gci_checkmark_note(struct marker *m, struct span *s, size_t i,
                         uintptr_t slot);
 void gci_checkmark_report(void);
+void gci_checkmark_root_word(uintptr_t v, uintptr_t slot);
 void gci_mark_stack(struct marker *m, uintptr_t lo, uintptr_t hi);
 void gci_mark_object(struct marker *m, struct span *s, size_t index);
 bool gci_mark_find(uintptr_t v, struct span **sp, size_t *index);
@@ -526,6 +527,8 @@ void gci_thread_mark_stacks(struct marker *m, struct gthread *t, uintptr_t sp);
 void gci_roots_mark(struct marker *m);
 void gci_roots_mark_stopped(struct marker *m);
 void gci_roots_mark_uncollectable(struct marker *m);
+void gci_roots_mark_stacks(struct marker *m);
+void gci_roots_mark_but_stacks(struct marker *m);
 
 /* pacer.c: pure rules (unit-tested), then the pacer's state. */
 #define GCI_LIMITER_WINDOW_NS ((uint64_t)1000000000) /* per CPU */

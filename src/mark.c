@@ -137,6 +137,8 @@ mark_candidate(struct marker *m, uintptr_t v, uintptr_t slot)
 static GCI_NOINLINE SCANNER void mark_word(struct marker *m, uintptr_t v,
                                            uintptr_t slot)
 {
+    if (GCI_UNLIKELY(m->check) && slot)
+        gci_checkmark_root_word(v, slot);
     mark_candidate(m, v, slot);
 }
 
@@ -169,6 +171,20 @@ SCANNER void gci_mark_range(struct marker *m, uintptr_t lo, uintptr_t hi)
     lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
     uintptr_t heap_lo = gci_heap_lo();
     uintptr_t heap_span = gci_heap_hi() - heap_lo;
+    if (GCI_UNLIKELY(m->check)) {
+        /* The checkmark re-mark reads a range from the top down, so a
+         * stack's outer frames (the program's) come first: an object a
+         * program frame holds is reported through that frame's slot, not
+         * through an old word in a deeper frame of the library's. */
+        uintptr_t top = hi & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+        for (uintptr_t p = top; p > lo;) {
+            p -= sizeof(uintptr_t);
+            uintptr_t v = read_word(p);
+            if (v - heap_lo < heap_span)
+                mark_word(m, v, p);
+        }
+        return;
+    }
     for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi;
          p += sizeof(uintptr_t)) {
         uintptr_t v = read_word(p);

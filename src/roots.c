@@ -113,18 +113,36 @@ static void mark_uncollectable(struct span *s, void *arg)
             gci_mark_object(arg, s, i);
 }
 
-/* The roots a concurrent cycle marks in its mark-start stop: all but the
- * uncollectable objects, which are heap objects (stores into them use the
- * barrier), so they are marked while the program runs. */
-void gci_roots_mark_stopped(struct marker *m)
+static void mark_ranges_and_finalizers(struct marker *m)
 {
     pthread_mutex_lock(&roots_lock);
     mark_ranges(m, &static_roots);
     mark_ranges(m, &user_roots);
     pthread_mutex_unlock(&roots_lock);
+    gci_finalize_mark(m);
+}
+
+/* The roots a concurrent cycle marks in its mark-start stop: all but the
+ * uncollectable objects, which are heap objects (stores into them use the
+ * barrier), so they are marked while the program runs. */
+void gci_roots_mark_stopped(struct marker *m)
+{
+    mark_ranges_and_finalizers(m);
+    gci_roots_mark_stacks(m);
+}
+
+/* The stacks: every thread's, and every registered fiber's. */
+void gci_roots_mark_stacks(struct marker *m)
+{
     gci_threads_each(mark_thread, m);
     gci_fibers_mark(m);
-    gci_finalize_mark(m);
+}
+
+/* Every root but the stacks (the checkmark re-mark's first pass). */
+void gci_roots_mark_but_stacks(struct marker *m)
+{
+    mark_ranges_and_finalizers(m);
+    gci_roots_mark_uncollectable(m);
 }
 
 /* Greys every uncollectable object.  While a concurrent cycle marks, no

@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -75,10 +76,14 @@ static bool in_held(uintptr_t slot)
  * name an object that was dead before the mark began.
  *   - One of garbage()'s objects through a root slot: never linked into
  *     the graph, so reached only through such a word.  Not counted.
- *   - A node through a root slot outside every `held` array: the stacks'
- *     only long-lived references to nodes are the `held` arrays (the
- *     HOLD case); elsewhere a node's address lives in a register or a
- *     spill for the few instructions of one step.  Reports through such
+ *   - A node through root slots all outside every `held` array: the
+ *     stacks' only long-lived references to nodes are the `held` arrays
+ *     (the HOLD case); elsewhere a node's address lives in a register or
+ *     a spill for the few instructions of one step.  The re-mark reads
+ *     the heap before the stacks, a stack from the top down, and names
+ *     every root slot that held the object (checkmark.c), so such a node
+ *     is reached by no heap path from the other roots and named by no
+ *     `held` array.  Reports through such
  *     slots named words of library frames that the functions never write
  *     (gci_alloc_slow's padding), often of a thread still building its
  *     own chains, which never handles another thread's node, naming
@@ -94,6 +99,25 @@ static bool in_held(uintptr_t slot)
  *     `held` array (HOLD), and any root report of anything else. */
 static int node_bad(const struct node *n);
 
+/* Whether a report's other root slots (" and root slots %p %p ...": the
+ * re-mark names every root slot it read that held the object) include
+ * one in a `held` array. */
+static bool also_in_held(const char *msg)
+{
+    const char *p = strstr(msg, " and root slots");
+    if (!p)
+        return false;
+    p += strlen(" and root slots");
+    void *slot;
+    int used;
+    while (sscanf(p, " %p%n", &slot, &used) == 1) {
+        if (in_held((uintptr_t)slot))
+            return true;
+        p += used;
+    }
+    return false;
+}
+
 static void on_error(const char *msg)
 {
     void *obj = NULL, *slot = NULL;
@@ -107,7 +131,7 @@ static void on_error(const char *msg)
             return;
         }
         if (gc_size(obj) >= sizeof(struct node) && !node_bad(obj) &&
-            !in_held((uintptr_t)slot)) {
+            !in_held((uintptr_t)slot) && !also_in_held(msg)) {
             if (atomic_fetch_add(&stale_node_reports, 1) == 0)
                 snprintf(first_stale, sizeof first_stale,
                          "%s (node %llu of thread %d)", msg,
