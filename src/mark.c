@@ -169,24 +169,18 @@ read_word(uintptr_t p)
 SCANNER void gci_mark_range(struct marker *m, uintptr_t lo, uintptr_t hi)
 {
     lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    hi &= ~(uintptr_t)(sizeof(uintptr_t) - 1);
     uintptr_t heap_lo = gci_heap_lo();
     uintptr_t heap_span = gci_heap_hi() - heap_lo;
-    if (GCI_UNLIKELY(m->check)) {
-        /* The checkmark re-mark reads a range from the top down, so a
-         * stack's outer frames (the program's) come first: an object a
-         * program frame holds is reported through that frame's slot, not
-         * through an old word in a deeper frame of the library's. */
-        uintptr_t top = hi & ~(uintptr_t)(sizeof(uintptr_t) - 1);
-        for (uintptr_t p = top; p > lo;) {
-            p -= sizeof(uintptr_t);
-            uintptr_t v = read_word(p);
-            if (v - heap_lo < heap_span)
-                mark_word(m, v, p);
-        }
-        return;
-    }
-    for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi;
-         p += sizeof(uintptr_t)) {
+    /* The checkmark re-mark reads a range from the top down, so a stack's
+     * outer frames (the program's) come first: an object a program frame
+     * holds is reported through that frame's slot, not through an old
+     * word in a deeper frame of the library's. */
+    bool down = m->check;
+    for (size_t k = 0, n = hi > lo ? (hi - lo) / sizeof(uintptr_t) : 0; k < n;
+         k++) {
+        uintptr_t p = down ? hi - (k + 1) * sizeof(uintptr_t)
+                           : lo + k * sizeof(uintptr_t);
         uintptr_t v = read_word(p);
         if (v - heap_lo < heap_span)
             mark_word(m, v, p);
