@@ -28,11 +28,27 @@
  * With GCHEAP_CONCURRENT=1, gcheap marks concurrently and reports itself
  * as "gcheap-conc".
  *
+ * With LATENCY_EXPLAIN=1, every iteration also reads the thread's CPU
+ * time, its context switches and (gcheap) the collector's assist time, and
+ * each iteration over 1 ms is sorted by where its wall time went (on
+ * stderr, one line per gap, then one summary line):
+ *   assist    on the CPU, mostly in gcheap's mutator assists;
+ *   cpu       on the CPU otherwise (allocation, sweeping, page faults);
+ *   switched  mostly off the CPU, with a context switch: the thread blocked
+ *             or another task had its CPU (any task: it does not say which);
+ *   stalled   mostly off the CPU without a context switch: time the kernel
+ *             accounts to no task (interrupts, or a virtual CPU the host
+ *             did not run: steal time);
+ *   EXPLAIN alloc=NAME gaps_over_1ms=N assist=A cpu=C switched=W stalled=S
+ * The reads cost about a microsecond an iteration, so an explained run's
+ * rate and percentiles are not the benchmark's figures.
+ *
  * Usage: latency-<alloc> [live MiB] [seconds]
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* RUSAGE_THREAD */
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +107,50 @@ static struct node *new_node(uint64_t id, struct node *next)
     return n;
 }
 
+/* ---- LATENCY_EXPLAIN ------------------------------------------------------
+ */
+
+struct probe {
+    uint64_t cpu_ns, assist_ns;
+    long switches;
+};
+
+static void probe(struct probe *p)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    p->cpu_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    p->switches = ru.ru_nvcsw + ru.ru_nivcsw;
+#if defined(ALLOC_GCHEAP)
+    gc_stats st;
+    gc_get_stats(&st);
+    p->assist_ns = st.assist_ns;
+#else
+    p->assist_ns = 0;
+#endif
+}
+
+enum { GAP_ASSIST, GAP_CPU, GAP_SWITCHED, GAP_STALLED, GAP_KINDS };
+static const char *const gap_kind[GAP_KINDS] = {"assist", "cpu", "switched",
+                                                "stalled"};
+
+/* Sorts an iteration of `wall` ns between probes a and b (see the top). */
+static int explain_gap(uint64_t wall, const struct probe *a,
+                       const struct probe *b)
+{
+    uint64_t cpu = b->cpu_ns - a->cpu_ns, assist = b->assist_ns - a->assist_ns;
+    int kind = 2 * cpu >= wall ? (2 * assist >= wall ? GAP_ASSIST : GAP_CPU)
+               : b->switches > a->switches ? GAP_SWITCHED
+                                           : GAP_STALLED;
+    fprintf(stderr,
+            "gap %.3f ms: %s (cpu %.3f ms, assist %.3f ms, %ld switches)\n",
+            wall / 1e6, gap_kind[kind], cpu / 1e6, assist / 1e6,
+            b->switches - a->switches);
+    return kind;
+}
+
 static uint64_t percentile(const uint32_t *hist, uint64_t total, double q)
 {
     uint64_t want = (uint64_t)((double)total * q), seen = 0;
@@ -135,6 +195,12 @@ int main(int argc, char **argv)
     struct node **ring = checked(node_alloc(WINDOW * sizeof *ring), "the ring");
     for (int i = 0; i < WINDOW; i++)
         ring[i] = NULL;
+    const char *ex = getenv("LATENCY_EXPLAIN");
+    bool explain = ex && *ex && strcmp(ex, "0") != 0;
+    uint64_t gaps[GAP_KINDS] = {0}, ngaps = 0;
+    struct probe before = {0}, after;
+    if (explain)
+        probe(&before);
     uint64_t gc0 = collections(), iters = 0, allocs = 0, max_ns = 0;
     double start = now_seconds(), last = start, end = start + seconds;
     for (;;) {
@@ -150,6 +216,14 @@ int main(int argc, char **argv)
         hist[us < BUCKETS ? us : BUCKETS - 1]++;
         if (ns > max_ns)
             max_ns = ns;
+        if (explain) {
+            probe(&after);
+            if (ns > 1000000) {
+                gaps[explain_gap(ns, &before, &after)]++;
+                ngaps++;
+            }
+            before = after;
+        }
         iters++;
         last = t;
         if (t >= end)
@@ -157,6 +231,12 @@ int main(int argc, char **argv)
     }
     double took = last - start;
     uint64_t gcs = collections() - gc0;
+    if (explain)
+        fprintf(stderr,
+                "EXPLAIN alloc=%s gaps_over_1ms=%" PRIu64 " assist=%" PRIu64
+                " cpu=%" PRIu64 " switched=%" PRIu64 " stalled=%" PRIu64 "\n",
+                name, ngaps, gaps[GAP_ASSIST], gaps[GAP_CPU],
+                gaps[GAP_SWITCHED], gaps[GAP_STALLED]);
 
     /* 3. The live heap must be intact. */
     uint64_t intact = 0;

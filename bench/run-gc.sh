@@ -17,9 +17,9 @@
 # (see binarytrees.c, gcbench.c).  Runs are interleaved: round 1 runs every
 # allocator of a benchmark in the order given, round 2 in reverse, and so
 # on, so slow drifts of the machine's load hit all allocators alike.  Per
-# benchmark and allocator the table shows the best (shortest) wall time and
-# the peak RSS of that same run.  Ratios are gcheap / other: below 1.00
-# gcheap is faster or smaller.
+# benchmark and allocator the table shows the best (shortest) wall time, the
+# median wall time of the runs, and the peak RSS of the best run.  Ratios
+# are gcheap / other: below 1.00 gcheap is faster or smaller.
 #
 # These are benchmark figures, not tests: the exit status is non-zero only
 # if a binary fails (crash, non-zero exit, time limit, no RESULT line) or
@@ -118,11 +118,23 @@ function field(line, key,    n, i, kv) {
 function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", a / b) }
 function val(x, fmt) { return x == "" ? "-" : sprintf(fmt, x) }
 function verdict(x, limit) { return x == "-" ? "n/a" : (x + 0 <= limit ? "met" : "missed") }
+# The median of the wall times of bench b with allocator a.
+function median(b, a,    n, i, j, x, s) {
+    n = nrun[b, a]
+    for (i = 1; i <= n; i++) {
+        x = times[b, a, i]
+        for (j = i - 1; j >= 1 && s[j] > x; j--)
+            s[j + 1] = s[j]
+        s[j + 1] = x
+    }
+    return n % 2 ? s[(n + 1) / 2] : (s[n / 2] + s[n / 2 + 1]) / 2
+}
 
 /^RESULT / {
     b = field($0, "bench"); a = field($0, "alloc")
     s = field($0, "seconds") + 0; k = field($0, "maxrss_kib") + 0; c = field($0, "check")
     if (!((b, a) in best) || s < best[b, a]) { best[b, a] = s; rss[b, a] = k / 1024 }
+    times[b, a, ++nrun[b, a]] = s
     if (b in check && check[b] != c) {
         printf "CHECK MISMATCH: %s: alloc=%s run=%s check=%s, but %s gave check=%s\n",
             b, a, field($0, "run"), c, checkby[b], check[b]
@@ -140,7 +152,8 @@ END {
     for (i = 1; i <= na; i++) if (al[i] != "gcheap") col[++n] = al[i]
     has_g = col[1] == "gcheap"
 
-    print "Wall time: best run, seconds.  Peak RSS: ru_maxrss of that run, MiB."
+    for (key in nrun) { split(key, ba, SUBSEP); med[ba[1], ba[2]] = median(ba[1], ba[2]) }
+    print "Wall time: best run (seconds) and median of the runs (median_s).  Peak RSS: ru_maxrss of the best run, MiB."
     if (has_g) print "Ratios: gcheap / other; below 1.00 means gcheap is faster (seconds) or smaller (MiB)."
     print ""
     printf "%-12s %-8s", "bench", "metric"
@@ -149,12 +162,12 @@ END {
     printf "\n"
     for (j = 1; j <= nb; j++) {
         b = bl[j]
-        for (m = 1; m <= 2; m++) {
-            printf "%-12s %-8s", b, m == 1 ? "seconds" : "rss_MiB"
+        for (m = 1; m <= 3; m++) {
+            printf "%-12s %-8s", b, m == 1 ? "seconds" : m == 2 ? "median_s" : "rss_MiB"
             for (i = 1; i <= n; i++) {
                 a = col[i]
-                v[i] = (b, a) in best ? (m == 1 ? best[b, a] : rss[b, a]) : ""
-                printf " %9s", val(v[i], m == 1 ? "%.3f" : "%.1f")
+                v[i] = (b, a) in best ? (m == 1 ? best[b, a] : m == 2 ? med[b, a] : rss[b, a]) : ""
+                printf " %9s", val(v[i], m < 3 ? "%.3f" : "%.1f")
             }
             if (has_g) {
                 printf " |"
@@ -170,10 +183,11 @@ END {
         for (j = 1; j <= nb; j++) {
             b = bl[j]
             t = ((b, "bdwgc") in best) ? ratio(best[b, "gcheap"], best[b, "bdwgc"]) : "-"
+            tm = ((b, "bdwgc") in best) ? ratio(med[b, "gcheap"], med[b, "bdwgc"]) : "-"
             r = ((b, "bdwgc") in best) ? ratio(rss[b, "gcheap"], rss[b, "bdwgc"]) : "-"
             mi = ((b, "mimalloc") in best) ? ratio(best[b, "gcheap"], best[b, "mimalloc"]) : "-"
-            printf "%-12s time g/bdwgc %s (<= 0.80: %s), time g/mimalloc %s (<= 1.00: %s), rss g/bdwgc %s (<= 1.00: %s)\n",
-                b, t, verdict(t, 0.80), mi, verdict(mi, 1.00), r, verdict(r, 1.00)
+            printf "%-12s time g/bdwgc %s (<= 0.80: %s; medians %s: %s), time g/mimalloc %s (<= 1.00: %s), rss g/bdwgc %s (<= 1.00: %s)\n",
+                b, t, verdict(t, 0.80), tm, verdict(tm, 0.80), mi, verdict(mi, 1.00), r, verdict(r, 1.00)
         }
     }
     exit bad
