@@ -15,6 +15,8 @@
  */
 #include "internal.h"
 
+#include "vg.h"
+
 static uintptr_t next_hint = (uintptr_t)0xc0 << 32;
 
 struct region *gci_regions;
@@ -71,5 +73,8 @@ uintptr_t gci_arena_reserve(size_t bytes)
     }
     next_hint = p + bytes;
     add_region(p, bytes);
+    /* Readable and writable for the kernel (os.c), but nothing is there
+     * until the page heap takes it: memcheck reports any access. */
+    vg_noaccess((void *)p, bytes);
     return p;
 }

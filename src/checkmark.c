@@ -176,12 +176,8 @@ bool gci_checkmark_run(void)
     size_t bytes = c[0] * sizeof(struct saved) + c[1] * sizeof(uint64_t);
     bytes = (bytes + GCI_PAGE_BYTES - 1) & ~(GCI_PAGE_BYTES - 1);
     ck.map = bytes ? gci_os_reserve(bytes, 0) : NULL;
-    if (!ck.map || !gci_os_commit(ck.map, bytes)) {
-        if (ck.map)
-            gci_os_unreserve(ck.map, bytes);
-        ck.map = NULL;
+    if (!ck.map)
         return false;
-    }
     ck.map_bytes = bytes;
     ck.tab = ck.map;
     ck.cap = c[0];

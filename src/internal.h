@@ -5,7 +5,8 @@
  *
  * Vocabulary (docs/design.md has the long form):
  *   page       8 KiB, the unit of the page heap.
- *   arena      64 MiB of address space, reserved PROT_NONE, committed on
+ *   arena      64 MiB of address space, reserved (readable, writable, no
+ *              memory until touched) and taken into the page heap on
  *              demand; the page map has one `struct arena` per arena.
  *   span       a run of pages: free (in the page heap), or in use holding
  *              objects of one span class, or one large object.
@@ -619,7 +620,6 @@ extern size_t gci_opt_mark_buffers;
 
 void *gci_os_reserve(size_t bytes, uintptr_t hint);
 void gci_os_unreserve(void *p, size_t bytes);
-bool gci_os_commit(void *p, size_t bytes);
 bool gci_os_release(void *p, size_t bytes);
 void *gci_os_alloc_meta(size_t bytes);
 extern AO_t gci_meta_bytes;

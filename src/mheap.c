@@ -5,8 +5,9 @@
  * neighbours on every free, on segregated lists: one list per run length
  * from 1 to 127 pages, and one list of longer runs searched for the best
  * fit (Go's mheap before its page allocator rewrite).  When no run fits,
- * the heap grows: it commits at least GROW_BYTES more of the current
- * arena region, or reserves a new region of whole arenas.
+ * the heap grows: it takes at least GROW_BYTES more of the current arena
+ * region (reserved readable and writable: no system call, os.c), or
+ * reserves a new region of whole arenas.
  *
  * Owns: the free lists, the growth frontier, the heap byte counters.
  * Concurrency: one lock, `heap.lock`, over all of it, and over span struct
@@ -36,9 +37,9 @@ static struct {
     pthread_mutex_t lock;
     struct span *exact[EXACT_LISTS];
     struct span *large;
-    uintptr_t frontier; /* next uncommitted byte of the current region */
+    uintptr_t frontier; /* next byte of the current region not yet taken */
     uintptr_t region_end;
-    AO_t sys_bytes;      /* committed from the OS */
+    AO_t sys_bytes;      /* taken from the reserved regions */
     AO_t free_bytes;     /* in free runs */
     AO_t released_bytes; /* in free runs whose pages the OS holds */
 } heap = {.lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP};
@@ -179,11 +180,10 @@ static struct span *find_run(size_t npages)
     return best;
 }
 
-/* Commits [frontier, frontier + bytes) and frees it into the lists. */
+/* Takes [frontier, frontier + bytes) into the heap: frees it into the
+ * lists (its pages untouched: zero, costing no memory yet). */
 static bool commit_more(size_t bytes)
 {
-    if (!gci_os_commit((void *)heap.frontier, bytes))
-        return false;
     at_fetch_add(&heap.sys_bytes, bytes);
     uintptr_t start = heap.frontier;
     heap.frontier += bytes;

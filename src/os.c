@@ -2,10 +2,15 @@
  * os.c -- every call gcheap makes to the operating system for memory and
  * time, in one place.
  *
- * Address space is reserved PROT_NONE with MAP_NORESERVE (it costs no
- * memory, only address space, which RLIMIT_AS limits) and committed by
- * mprotect when the page heap needs it.  A failed reservation or commit is
- * an ordinary ENOMEM for the caller, never fatal.
+ * Address space is reserved readable and writable with MAP_NORESERVE: it
+ * costs no memory until a page is first touched, only address space, which
+ * RLIMIT_AS limits.  The page heap takes it into use (mheap.c) without
+ * another system call: committing each step with mprotect, as gcheap did
+ * first, changed the mapping the program was faulting pages into, and a
+ * page fault could then wait milliseconds behind the mapping's locks
+ * (bench/README.md, the pause benchmark).  Go maps a whole arena the same
+ * way.  A failed reservation is an ordinary ENOMEM for the caller, never
+ * fatal.
  *
  * Metadata (span structs, page-map levels, thread records) comes from
  * gci_os_alloc_meta: plain zeroed anonymous memory that is never returned.
@@ -17,7 +22,7 @@
 
 void *gci_os_reserve(size_t bytes, uintptr_t hint)
 {
-    void *p = mmap((void *)hint, bytes, PROT_NONE,
+    void *p = mmap((void *)hint, bytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
@@ -26,11 +31,6 @@ void gci_os_unreserve(void *p, size_t bytes)
 {
     if (bytes)
         munmap(p, bytes);
-}
-
-bool gci_os_commit(void *p, size_t bytes)
-{
-    return mprotect(p, bytes, PROT_READ | PROT_WRITE) == 0;
 }
 
 /* Gives committed pages' memory back; they read as zero afterwards. */
