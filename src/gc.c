@@ -286,7 +286,11 @@ static double worker_share(enum reason why)
     return u > 1.0 ? 1.0 : u;
 }
 
-#define SLICE_NS 1000000u       /* a fractional worker's turn */
+/* A fractional worker's turn.  Short: where the scheduler puts the worker
+ * on a CPU with a program thread, the program waits out a turn (with 1 ms
+ * turns, bench/latency's program thread was preempted by the worker for
+ * 1 ms at a time; docs/design.md, Concurrent marking). */
+#define SLICE_NS 250000u
 #define SLICE_BYTES (32u << 10) /* scan work between clock reads */
 
 /* The cycle's expected scan work and its heap at the start, for the
@@ -296,7 +300,8 @@ static AO_t cycle_expected, cycle_heap0;
 /* The assist ratio from the cycle's progress now (barrier.c uses it).
  * Revised by the worker after each of its slices and by every assist
  * before it charges its debt: a ratio only the worker revised was up to
- * a slice and a sleep old (2 ms with a fractional worker), and a thread
+ * a slice and a sleep old (2 ms with a fractional worker's 1 ms slices
+ * of then), and a thread
  * allocating a megabyte per millisecond ran past the goal on the smaller
  * ratio of a heap below it. */
 void gci_assist_revise(void)
