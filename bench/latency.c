@@ -32,13 +32,17 @@
  * time, its context switches and (gcheap) the collector's assist time, and
  * each iteration over 1 ms is sorted by where its wall time went (on
  * stderr, one line per gap, then one summary line):
- *   assist    on the CPU, mostly in gcheap's mutator assists;
- *   cpu       on the CPU otherwise (allocation, sweeping, page faults);
+ *   assist    mostly in gcheap's mutator assists (marking, or waiting for
+ *             the collector's credit at the heap goal);
+ *   cpu       otherwise mostly on the CPU (allocation, sweeping, page
+ *             faults; with the world stopped, the whole collection);
  *   switched  mostly off the CPU, with a context switch: the thread blocked
- *             or another task had its CPU (any task: it does not say which);
+ *             (on a lock, or stopped for a collection) or another task had
+ *             its CPU (any task: it does not say which);
  *   stalled   mostly off the CPU without a context switch: time the kernel
  *             accounts to no task (interrupts, or a virtual CPU the host
- *             did not run: steal time);
+ *             did not run: steal time; which of them counts here depends
+ *             on the kernel's IRQ and steal time accounting);
  *   EXPLAIN alloc=NAME gaps_over_1ms=N assist=A cpu=C switched=W stalled=S
  * The reads cost about a microsecond an iteration, so an explained run's
  * rate and percentiles are not the benchmark's figures.
@@ -141,7 +145,8 @@ static int explain_gap(uint64_t wall, const struct probe *a,
                        const struct probe *b)
 {
     uint64_t cpu = b->cpu_ns - a->cpu_ns, assist = b->assist_ns - a->assist_ns;
-    int kind = 2 * cpu >= wall ? (2 * assist >= wall ? GAP_ASSIST : GAP_CPU)
+    int kind = 2 * assist >= wall          ? GAP_ASSIST
+               : 2 * cpu >= wall           ? GAP_CPU
                : b->switches > a->switches ? GAP_SWITCHED
                                            : GAP_STALLED;
     fprintf(stderr,
@@ -210,6 +215,9 @@ int main(int argc, char **argv)
 #endif
             STORE(ring[allocs % WINDOW], new_node(allocs, NULL));
         }
+        if (explain) /* before the clock: the probes' interval is the
+                        iteration's */
+            probe(&after);
         double t = now_seconds();
         uint64_t ns = (uint64_t)((t - last) * 1e9);
         uint64_t us = ns / 1000;
@@ -217,7 +225,6 @@ int main(int argc, char **argv)
         if (ns > max_ns)
             max_ns = ns;
         if (explain) {
-            probe(&after);
             if (ns > 1000000) {
                 gaps[explain_gap(ns, &before, &after)]++;
                 ngaps++;

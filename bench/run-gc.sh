@@ -5,7 +5,8 @@
 #   sh run-gc.sh [-r runs] [-d depth] [-T seconds] [-a allocs] [-b benches] DIR
 #
 #   DIR      where the binaries are: DIR/<bench>-<alloc> (../build/bench)
-#   -r N     runs of every binary, the fastest counts (default 3)
+#   -r N     runs of every binary (default 3): the table shows the fastest
+#            and the median
 #   -d D     binarytrees max depth (default: the binary's own, 20)
 #   -T S     limit for one run of one binary, seconds (default 300; needs
 #            timeout(1), otherwise no limit)

@@ -300,10 +300,9 @@ static AO_t cycle_expected, cycle_heap0;
 /* The assist ratio from the cycle's progress now (barrier.c uses it).
  * Revised by the worker after each of its slices and by every assist
  * before it charges its debt: a ratio only the worker revised was up to
- * a slice and a sleep old (2 ms with a fractional worker's 1 ms slices
- * of then), and a thread
- * allocating a megabyte per millisecond ran past the goal on the smaller
- * ratio of a heap below it. */
+ * a slice and a sleep old (2 ms when a fractional worker's slices were
+ * 1 ms), and a thread allocating a megabyte per millisecond ran past the
+ * goal on the smaller ratio of a heap below it. */
 void gci_assist_revise(void)
 {
     at_store(&gci_assist_ratio,

@@ -182,7 +182,7 @@ static struct span *find_run(size_t npages)
 
 /* Takes [frontier, frontier + bytes) into the heap: frees it into the
  * lists (its pages untouched: zero, costing no memory yet). */
-static bool commit_more(size_t bytes)
+static bool take_more(size_t bytes)
 {
     at_fetch_add(&heap.sys_bytes, bytes);
     uintptr_t start = heap.frontier;
@@ -203,12 +203,12 @@ static bool grow(size_t npages)
         if (p != heap.region_end) {
             /* Not contiguous: the old region's tail becomes free pages. */
             if (heap.region_end > heap.frontier)
-                commit_more(heap.region_end - heap.frontier);
+                take_more(heap.region_end - heap.frontier);
             heap.frontier = p;
         }
         heap.region_end = p + region;
     }
-    return commit_more(bytes);
+    return take_more(bytes);
 }
 
 /* Takes npages from the front of run; the rest stays free. */

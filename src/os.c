@@ -2,15 +2,25 @@
  * os.c -- every call gcheap makes to the operating system for memory and
  * time, in one place.
  *
- * Address space is reserved readable and writable with MAP_NORESERVE: it
- * costs no memory until a page is first touched, only address space, which
- * RLIMIT_AS limits.  The page heap takes it into use (mheap.c) without
- * another system call: committing each step with mprotect, as gcheap did
- * first, changed the mapping the program was faulting pages into, and a
- * page fault could then wait milliseconds behind the mapping's locks
- * (bench/README.md, the pause benchmark).  Go maps a whole arena the same
- * way.  A failed reservation is an ordinary ENOMEM for the caller, never
- * fatal.
+ * Address space is reserved readable and writable with MAP_NORESERVE, a
+ * region of whole arenas at a time as the heap needs one (Go likewise maps
+ * each arena readable and writable when the heap first needs it).  A page
+ * takes memory only when first touched.  The page heap takes the reserved
+ * pages into use (mheap.c) without another system call: committing each
+ * 1 MiB step with mprotect, as gcheap did first, changed the mapping the
+ * program was faulting pages into, and a page fault could then wait
+ * milliseconds behind the mapping's locks (bench/README.md, the pause
+ * benchmark).  What that costs:
+ *   - a stray write past the pages the heap has taken no longer faults; it
+ *     would dirty pages the heap later hands out as zero (HEAP-3).  Under
+ *     memcheck those pages are no-access (arena.c), so it is reported;
+ *   - a region is charged whole when reserved where writable private
+ *     mappings are counted at mmap: RLIMIT_DATA, and the commit limit
+ *     under vm.overcommit_memory=2 (which ignores MAP_NORESERVE), so there
+ *     the heap meets ENOMEM up to a region (64 MiB, 128 during an aligned
+ *     reservation's trim) sooner than with 1 MiB commits.  RLIMIT_AS
+ *     counted the PROT_NONE reservations too: no change there.
+ * A failed reservation is an ordinary ENOMEM for the caller, never fatal.
  *
  * Metadata (span structs, page-map levels, thread records) comes from
  * gci_os_alloc_meta: plain zeroed anonymous memory that is never returned.
@@ -33,7 +43,8 @@ void gci_os_unreserve(void *p, size_t bytes)
         munmap(p, bytes);
 }
 
-/* Gives committed pages' memory back; they read as zero afterwards. */
+/* Gives the memory of pages the heap has taken back to the OS; they read
+ * as zero afterwards. */
 bool gci_os_release(void *p, size_t bytes)
 {
     return madvise(p, bytes, MADV_DONTNEED) == 0;
