@@ -168,14 +168,17 @@ static void restore(void)
 
 /* With the world stopped, after a concurrent mark: re-marks, heals, and
  * keeps the reports for gci_checkmark_report.  False if the table could
- * not be mapped (the check is skipped and said so). */
+ * not be mapped (the check is skipped and said so); true at once if the
+ * heap holds no object. */
 bool gci_checkmark_run(void)
 {
     size_t c[2] = {0, 0};
     gci_mheap_each_span(count_span, c);
     size_t bytes = c[0] * sizeof(struct saved) + c[1] * sizeof(uint64_t);
     bytes = (bytes + GCI_PAGE_BYTES - 1) & ~(GCI_PAGE_BYTES - 1);
-    ck.map = bytes ? gci_os_reserve(bytes, 0) : NULL;
+    if (bytes == 0) /* no object in the heap: none can have been missed */
+        return true;
+    ck.map = gci_os_reserve(bytes, 0);
     if (!ck.map)
         return false;
     ck.map_bytes = bytes;
