@@ -111,8 +111,7 @@ static struct node *new_node(uint64_t id, struct node *next)
     return n;
 }
 
-/* ---- LATENCY_EXPLAIN ------------------------------------------------------
- */
+/* ---- LATENCY_EXPLAIN --------------------------------------------------- */
 
 struct probe {
     uint64_t cpu_ns, assist_ns;
