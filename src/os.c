@@ -23,7 +23,14 @@
  * A failed reservation is an ordinary ENOMEM for the caller, never fatal.
  *
  * Metadata (span structs, page-map levels, thread records) comes from
- * gci_os_alloc_meta: plain zeroed anonymous memory that is never returned.
+ * gci_os_alloc_meta: plain zeroed anonymous memory that is never returned,
+ * populated when mapped (the pieces are small and written soon anyway).
+ * Populating matters for the page map: a lookup of a page the heap has not
+ * taken reads its level, which maps the shared zero page there, and the
+ * first write after that replaced it with a real page and flushed the TLB
+ * of every CPU running the process; a write-fault that waited on the other
+ * CPUs, once per 4 MiB the heap grew (bench/README.md, the pause
+ * benchmark).
  */
 #include "internal.h"
 
@@ -55,7 +62,7 @@ AO_t gci_meta_bytes; /* all gci_os_alloc_meta has mapped */
 void *gci_os_alloc_meta(size_t bytes)
 {
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
     at_fetch_add(&gci_meta_bytes, bytes);
