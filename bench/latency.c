@@ -29,7 +29,8 @@
  * as "gcheap-conc".
  *
  * With LATENCY_EXPLAIN=1, every iteration also reads the thread's CPU
- * time, its context switches and (gcheap) the collector's assist time, and
+ * time, its context switches and page faults and (gcheap) the collector's
+ * assist time, and
  * each iteration over 1 ms is sorted by where its wall time went (on
  * stderr, one line per gap, then one summary line):
  *   assist    mostly in gcheap's mutator assists (marking, or waiting for
@@ -115,7 +116,7 @@ static struct node *new_node(uint64_t id, struct node *next)
 
 struct probe {
     uint64_t cpu_ns, assist_ns;
-    long switches;
+    long switches, faults;
 };
 
 static void probe(struct probe *p)
@@ -126,6 +127,7 @@ static void probe(struct probe *p)
     struct rusage ru;
     getrusage(RUSAGE_THREAD, &ru);
     p->switches = ru.ru_nvcsw + ru.ru_nivcsw;
+    p->faults = ru.ru_minflt + ru.ru_majflt;
 #if defined(ALLOC_GCHEAP)
     gc_stats st;
     gc_get_stats(&st);
@@ -149,9 +151,10 @@ static int explain_gap(uint64_t wall, const struct probe *a,
                : b->switches > a->switches ? GAP_SWITCHED
                                            : GAP_STALLED;
     fprintf(stderr,
-            "gap %.3f ms: %s (cpu %.3f ms, assist %.3f ms, %ld switches)\n",
+            "gap %.3f ms: %s (cpu %.3f ms, assist %.3f ms, %ld switches, "
+            "%ld page faults)\n",
             wall / 1e6, gap_kind[kind], cpu / 1e6, assist / 1e6,
-            b->switches - a->switches);
+            b->switches - a->switches, b->faults - a->faults);
     return kind;
 }
 

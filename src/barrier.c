@@ -34,9 +34,13 @@
  * over the heap left before the goal.  It pays from its credit, then from
  * the background worker's banked credit, then by marking in steps of at
  * most ASSIST_STEP bytes; the surplus of a step is its next credit.  With
- * no grey object to be found it waits for work or credit: at most
- * ASSIST_WAIT_NS below the goal (keeping the rest of its debt for its
- * next span), and until marking ends once the heap is at the goal.
+ * no grey object to be found it waits for work or credit.  Below the goal
+ * an assist ends after ASSIST_MAX_NS, of which at most ASSIST_WAIT_NS
+ * waiting, keeping the rest of its debt for its next span: a step over
+ * memory the host is slow to give (16 KiB took up to 27 ms on the 2-CPU
+ * VM, bench/README.md) is cut short instead of stopping the program.
+ * Once the heap is at the goal it pays in full, or waits until marking
+ * ends.
  *
  * Concurrency: the slow paths run in a no-stop region, so a mark
  * termination never finds a thread halfway through shading or with grey
@@ -58,6 +62,7 @@ AO_t gci_assist_ratio; /* scan bytes owed per allocated byte, x 2^16 */
 
 #define ASSIST_STEP ((int64_t)16 << 10)
 #define ASSIST_WAIT_NS 100000 /* longest wait for work in one assist */
+#define ASSIST_MAX_NS 250000  /* longest assist below the goal */
 #define RATIO_ONE 65536
 
 static struct gthread *self_or_attach(void)
@@ -190,13 +195,18 @@ void gci_assist(size_t bytes)
         return;
     uint64_t t0 = 0, waited = 0;
     while (t->assist_credit < 0) {
+        /* Below the goal one assist lasts at most ASSIST_MAX_NS, what is
+         * left of the debt staying for the next span; at or over it, as
+         * long as the debt takes. */
+        bool below = at_load(&gci_heap_alloc) < gci_pacer_heap_goal();
         gci_nostop_begin(&t->cache);
         uint64_t done = 0;
         bool marking = gci_marking();
         if (marking) {
             if (!t0)
                 t0 = gci_os_now_ns();
-            done = gci_mark_drain_some(&t->wb, ASSIST_STEP);
+            done = gci_mark_drain_some(&t->wb, ASSIST_STEP,
+                                       below ? t0 + ASSIST_MAX_NS : 0);
             gci_work_flush(&t->wb);
             gci_mark_account(&t->wb);
         }
@@ -205,17 +215,19 @@ void gci_assist(size_t bytes)
             break;
         if (done) {
             t->assist_credit += (int64_t)done;
+            if (below && gci_os_now_ns() - t0 >= ASSIST_MAX_NS)
+                break;
             continue;
         }
         /* Nothing grey to take: wait for the worker to share or to bank
-         * credit.  Below the goal for at most ASSIST_WAIT_NS, what is left
-         * of the debt staying for the next span; at or over the goal for
-         * as long as it takes (Go parks the goroutine until credit comes):
-         * the heap must not outgrow the goal while the mark lags. */
+         * credit.  Below the goal for at most ASSIST_WAIT_NS; at or over
+         * the goal for as long as it takes (Go parks the goroutine until
+         * credit comes): the heap must not outgrow the goal while the mark
+         * lags. */
         if (steal(t))
             break;
-        if (waited >= ASSIST_WAIT_NS &&
-            at_load(&gci_heap_alloc) < gci_pacer_heap_goal())
+        if (below &&
+            (waited >= ASSIST_WAIT_NS || gci_os_now_ns() - t0 >= ASSIST_MAX_NS))
             break;
         /* In a no-stop region: the work list's lock is the collector's
          * at mark termination, so no stopped thread may hold it. */

@@ -320,7 +320,7 @@ static void mark_beside(struct marker *m, struct cycle_times *ct, double share)
         uint64_t t0 = gci_os_now_ns(), done = 0, d;
         do { /* work and credit counted at once, not at the slice's end:
                 a thread at the goal may be waiting for them */
-            done += d = gci_mark_drain_some(m, SLICE_BYTES);
+            done += d = gci_mark_drain_some(m, SLICE_BYTES, t0 + SLICE_NS);
             gci_mark_account(m);
             at_fetch_add(&gci_bg_credit, d);
         } while (d && gci_os_now_ns() - t0 < SLICE_NS);

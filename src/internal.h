@@ -432,7 +432,8 @@ void gci_gc_unlock_after_fork(bool child);
 
 void gci_mark_range(struct marker *m, uintptr_t lo, uintptr_t hi);
 void gci_mark_word(struct marker *m, uintptr_t v);
-uint64_t gci_mark_drain_some(struct marker *m, uint64_t budget);
+uint64_t gci_mark_drain_some(struct marker *m, uint64_t budget,
+                             uint64_t deadline);
 void gci_mark_account(struct marker *m);
 extern AO_t gci_cycle_marked, gci_cycle_scanned, gci_cycle_black;
 

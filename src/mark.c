@@ -249,20 +249,47 @@ static void recruit_helpers(void);
  * before a helper thread could even be scheduled. */
 #define RECRUIT_AFTER 64
 
+/* Items scanned between clock reads when a drain has a deadline: a read
+ * costs about 20 ns, an item 60-150 ns, and on a bad host an item took up
+ * to 100 us (bench/README.md, the pause benchmark).  The first read comes
+ * after the first items are scanned, so a drain that finds grey objects
+ * always scans some: a return of 0 means none were found, never that the
+ * time was up (the worker takes 0 for "ran dry"). */
+#define DEADLINE_EVERY 4
+
 /* Scans grey objects until none is left (with the world stopped), or,
  * with a `budget` (concurrent marking), until that many bytes were
- * scanned or no published work is left; then the prefetch queue is
- * emptied, so no grey item is left outside a work buffer. */
-static void drain_budget(struct marker *m, uint64_t budget)
+ * scanned or no published work is left, and then empties the prefetch
+ * queue; or, once the clock passes `deadline` (0: none), puts the queue's
+ * items back in m's buffer and stops.  Either way no grey item is left
+ * outside a work buffer. */
+static void drain_budget(struct marker *m, uint64_t budget, uint64_t deadline)
 {
     struct fifo f = {.head = 0, .n = 0};
     uint64_t stop_at = m->scan_bytes + budget;
+    unsigned tick = 0;
+#if GCHEAP_DEBUG >= 2
+    /* Every 8th deadline is cut short in heap-verifying builds, so the
+     * put-back below runs in every concurrent test, where the checkmark
+     * and the tests' checksums catch an item it loses. */
+    static AO_t cuts;
+    if (deadline && at_fetch_add(&cuts, 1) % 8 == 0)
+        deadline = 1;
+#endif
     for (;;) {
         if (m->recruit && ++m->scanned > RECRUIT_AFTER) {
             m->recruit = false;
             recruit_helpers();
         }
         uintptr_t lo, hi;
+        if (deadline && ++tick % DEADLINE_EVERY == 0 &&
+            gci_os_now_ns() >= deadline) {
+            /* Out of time: the queued items go back to the buffer
+             * unscanned rather than be scanned late. */
+            for (; f.n; f.n--, f.head = (f.head + 1) % PREFETCH_DEPTH)
+                gci_work_push(m, f.lo[f.head], f.hi[f.head]);
+            return;
+        }
         bool more = !budget || m->scan_bytes < stop_at;
         while (more && f.n < PREFETCH_DEPTH && gci_work_pop(m, &lo, &hi)) {
             __builtin_prefetch((const void *)lo);
@@ -283,16 +310,18 @@ static void drain_budget(struct marker *m, uint64_t budget)
     }
 }
 
-static void drain(struct marker *m) { drain_budget(m, 0); }
+static void drain(struct marker *m) { drain_budget(m, 0, 0); }
 
 /* Concurrent marking: scans about `budget` bytes of grey objects from m's
- * buffer and the published ones; returns the bytes scanned (0: no grey
+ * buffer and the published ones, stopping early once the clock passes
+ * `deadline` (0: no deadline); returns the bytes scanned (0: no grey
  * object could be found). */
-uint64_t gci_mark_drain_some(struct marker *m, uint64_t budget)
+uint64_t gci_mark_drain_some(struct marker *m, uint64_t budget,
+                             uint64_t deadline)
 {
     uint64_t before = m->scan_bytes;
     if (gci_work_try_get(m))
-        drain_budget(m, budget);
+        drain_budget(m, budget, deadline);
     return m->scan_bytes - before;
 }
 
