@@ -35,12 +35,13 @@
  * the background worker's banked credit, then by marking in steps of at
  * most ASSIST_STEP bytes; the surplus of a step is its next credit.  With
  * no grey object to be found it waits for work or credit.  Below the goal
- * an assist ends after ASSIST_MAX_NS, of which at most ASSIST_WAIT_NS
- * waiting, keeping the rest of its debt for its next span: a step over
- * memory the host is slow to give (16 KiB took up to 27 ms on the 2-CPU
- * VM, bench/README.md) is cut short instead of stopping the program.
- * Once the heap is at the goal it pays in full, or waits until marking
- * ends.
+ * an assist ends after about ASSIST_MAX_NS (a step overruns its deadline
+ * by at most 4 items), of which about ASSIST_WAIT_NS waiting, keeping the
+ * rest of its debt for its next span: a step over memory the host is slow
+ * to give (16 KiB took up to 27 ms on the 2-CPU VM, bench/README.md) is
+ * cut short instead of stopping the program.  Once the heap is at the
+ * goal it pays in full, debt kept from earlier assists included, or
+ * waits until marking ends.
  *
  * Concurrency: the slow paths run in a no-stop region, so a mark
  * termination never finds a thread halfway through shading or with grey
@@ -178,6 +179,11 @@ static bool steal(struct gthread *t)
     }
 }
 
+static bool below_goal(void)
+{
+    return at_load(&gci_heap_alloc) < gci_pacer_heap_goal();
+}
+
 /* The allocation slow path while marking: `bytes` were just taken. */
 void gci_assist(size_t bytes)
 {
@@ -198,7 +204,7 @@ void gci_assist(size_t bytes)
         /* Below the goal one assist lasts at most ASSIST_MAX_NS, what is
          * left of the debt staying for the next span; at or over it, as
          * long as the debt takes. */
-        bool below = at_load(&gci_heap_alloc) < gci_pacer_heap_goal();
+        bool below = below_goal();
         gci_nostop_begin(&t->cache);
         uint64_t done = 0;
         bool marking = gci_marking();
@@ -215,7 +221,8 @@ void gci_assist(size_t bytes)
             break;
         if (done) {
             t->assist_credit += (int64_t)done;
-            if (below && gci_os_now_ns() - t0 >= ASSIST_MAX_NS)
+            if (below && gci_os_now_ns() - t0 >= ASSIST_MAX_NS &&
+                below_goal()) /* again: other threads allocated meanwhile */
                 break;
             continue;
         }
@@ -227,7 +234,9 @@ void gci_assist(size_t bytes)
         if (steal(t))
             break;
         if (below &&
-            (waited >= ASSIST_WAIT_NS || gci_os_now_ns() - t0 >= ASSIST_MAX_NS))
+            (waited >= ASSIST_WAIT_NS ||
+             gci_os_now_ns() - t0 >= ASSIST_MAX_NS) &&
+            below_goal())
             break;
         /* In a no-stop region: the work list's lock is the collector's
          * at mark termination, so no stopped thread may hold it. */

@@ -291,7 +291,7 @@ static double worker_share(enum reason why)
  * turns, bench/latency's program thread was preempted by the worker for
  * 1 ms at a time; docs/design.md, Concurrent marking). */
 #define SLICE_NS 250000u
-#define SLICE_BYTES (32u << 10) /* scan work between clock reads */
+#define SLICE_BYTES (32u << 10) /* scan work between bankings of credit */
 
 /* The cycle's expected scan work and its heap at the start, for the
  * assist ratio (set before the barrier is turned on). */

@@ -251,7 +251,9 @@ static void recruit_helpers(void);
 
 /* Items scanned between clock reads when a drain has a deadline: a read
  * costs about 20 ns, an item 60-150 ns, and on a bad host an item took up
- * to 100 us (bench/README.md, the pause benchmark).  The first read comes
+ * to 100 us (bench/README.md, the pause benchmark).  (Passes of the loop
+ * below, strictly: each scans one item, an object or a 4 KiB chunk of
+ * one, or fetches a buffer.)  The first read comes
  * after the first items are scanned, so a drain that finds grey objects
  * always scans some: a return of 0 means none were found, never that the
  * time was up (the worker takes 0 for "ran dry"). */
@@ -262,7 +264,7 @@ static void recruit_helpers(void);
  * scanned or no published work is left, and then empties the prefetch
  * queue; or, once the clock passes `deadline` (0: none), puts the queue's
  * items back in m's buffer and stops.  Either way no grey item is left
- * outside a work buffer. */
+ * outside a work buffer, unless dropped with `overflowed` set (WORK-1). */
 static void drain_budget(struct marker *m, uint64_t budget, uint64_t deadline)
 {
     struct fifo f = {.head = 0, .n = 0};
