@@ -201,7 +201,7 @@ void gci_assist(size_t bytes)
         return;
     uint64_t t0 = 0, waited = 0;
     while (t->assist_credit < 0) {
-        /* Below the goal one assist lasts at most ASSIST_MAX_NS, what is
+        /* Below the goal one assist lasts about ASSIST_MAX_NS, what is
          * left of the debt staying for the next span; at or over it, as
          * long as the debt takes. */
         bool below = below_goal();

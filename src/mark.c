@@ -249,14 +249,13 @@ static void recruit_helpers(void);
  * before a helper thread could even be scheduled. */
 #define RECRUIT_AFTER 64
 
-/* Items scanned between clock reads when a drain has a deadline: a read
- * costs about 20 ns, an item 60-150 ns, and on a bad host an item took up
- * to 100 us (bench/README.md, the pause benchmark).  (Passes of the loop
- * below, strictly: each scans one item, an object or a 4 KiB chunk of
- * one, or fetches a buffer.)  The first read comes
- * after the first items are scanned, so a drain that finds grey objects
- * always scans some: a return of 0 means none were found, never that the
- * time was up (the worker takes 0 for "ran dry"). */
+/* Passes of the drain loop between clock reads when it has a deadline
+ * (a pass scans one item, an object or a 4 KiB chunk of one, or fetches a
+ * buffer): a read costs about 20 ns, an item 60-150 ns, and on a bad host
+ * up to milliseconds (bench/README.md, the pause benchmark).  The first
+ * read comes after the first items are scanned, so a drain that finds
+ * grey objects always scans some: a return of 0 means none were found,
+ * never that the time was up (the worker takes 0 for "ran dry"). */
 #define DEADLINE_EVERY 4
 
 /* Scans grey objects until none is left (with the world stopped), or,
