@@ -317,9 +317,13 @@ void gci_assist_revise(void)
 static void mark_beside(struct marker *m, struct cycle_times *ct, double share)
 {
     for (;;) {
-        uint64_t t0 = gci_os_now_ns(), done = 0, d;
+        uint64_t t0 = gci_os_now_ns(), done = 0, d = 0;
+        bool made_dry = false;
         do { /* work and credit counted at once, not at the slice's end:
                 a thread at the goal may be waiting for them */
+            if (GCHEAP_DEBUG >= 2 && gci_debug_worker_dry &&
+                (made_dry = gci_debug_worker_dry()))
+                break;
             done += d = gci_mark_drain_some(m, SLICE_BYTES, t0 + SLICE_NS);
             gci_mark_account(m);
             at_fetch_add(&gci_bg_credit, d);
@@ -327,9 +331,10 @@ static void mark_beside(struct marker *m, struct cycle_times *ct, double share)
         uint64_t t1 = gci_os_now_ns();
         ct->worker_ns += t1 - t0;
         gci_assist_revise();
-        if (!done || !d) /* ran dry: on to mark termination, not to
-                            sleep -- the program would allocate through
-                            the sleep on a ratio with no work left */
+        if (!done || !d || made_dry) /* ran dry: on to mark termination,
+                                        not to sleep -- the program would
+                                        allocate through the sleep on a
+                                        ratio with no work left */
             return;
         if (share < 1.0) { /* sleep off the rest of its share, its grey
                               objects left for the assists meanwhile */
@@ -358,6 +363,15 @@ static void mark_beside(struct marker *m, struct cycle_times *ct, double share)
  * count follows a mebibyte of marking, so the tries stay finite. */
 #define TERMINATION_TRIES 8
 #define TRY_PROGRESS ((uint64_t)1 << 20)
+
+/* For test/unit/termination: tries that found grey objects and restarted
+ * the world, and cycles whose tries ran out. */
+AO_t gci_mark_tries, gci_mark_stopped_drains;
+
+/* Test hook (debug builds): asked before each of the worker's marking
+ * steps; true makes the worker go to mark termination as if it had run
+ * dry, with its grey objects left. */
+bool (*gci_debug_worker_dry)(void);
 
 /*
  * Marks a concurrent cycle's heap: the world is stopped on entry and on
@@ -399,9 +413,11 @@ static void mark_concurrent(struct cycle_times *ct, enum reason why,
         futile = now - scanned >= TRY_PROGRESS ? 0 : futile + 1;
         scanned = now;
         if (futile == TERMINATION_TRIES) {
+            at_fetch_add(&gci_mark_stopped_drains, 1);
             ct->live += gci_mark_run(no_roots);
             break;
         }
+        at_fetch_add(&gci_mark_tries, 1);
         restart(ct, stopped_at);
     }
     ct->mark_end = stopped_at;

@@ -580,6 +580,8 @@ void gci_sweep_pace(uint64_t heap, uint64_t trigger);
 void gci_sweep_resume(void);
 void gci_sweep_resume_quiet(void);
 extern void (*gci_debug_after_mark)(void);
+extern bool (*gci_debug_worker_dry)(void);
+extern AO_t gci_mark_tries, gci_mark_stopped_drains;
 uint64_t gci_sweep_ns(void);
 void gci_sweep_after_fork_child(void);
 bool gci_mark_verify(bool mark2);
