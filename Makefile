@@ -60,7 +60,7 @@ $(SOLIB): $(OBJS)
 	@$(CC) -shared -Wl,-soname,libgcheap.so.0 $(LDFLAGS) $^ -o $@
 
 # Unit tests see the internals; the others see gcheap.h only.
-$(B)/test/unit/%: test/unit/%.c $(LIB) test/check.h
+$(B)/test/unit/%: test/unit/%.c $(LIB) test/check.h $(wildcard test/unit/*.h)
 	@mkdir -p $(@D)
 	@echo "  LD [$(MODE)] $<"
 	@$(CC) $(CFLAGS) -Isrc $< $(LIB) $(LDFLAGS) -o $@

@@ -126,6 +126,7 @@ struct cycle_times {
     uint64_t mark_end;          /* the world stopped for good */
     uint64_t worker_ns;         /* the worker's marking time */
     uint64_t assist_ns0;        /* gci_assist_ns at the mark start */
+    uint64_t idle_ns0;          /* gci_idle_mark_ns at the mark start */
     uint64_t scanned;
     bool checkmark_skipped;
 };
@@ -170,6 +171,8 @@ static void pace(const struct cycle_times *ct)
         f.mark_util =
             (double)(ct->worker_ns + at_load(&gci_assist_ns) - ct->assist_ns0) /
             ((double)wall * (double)ncpu);
+        f.idle_util = (double)(at_load(&gci_idle_mark_ns) - ct->idle_ns0) /
+                      ((double)wall * (double)ncpu);
     }
     gci_pacer_cycle_done(&f);
     at_store(&st.end_ns, ct->restarted);
@@ -314,6 +317,25 @@ void gci_assist_revise(void)
 
 /* The background worker: marks with the world running until no grey
  * object can be found, keeping to its share of a CPU. */
+/* Marking on an idle CPU (idlemark.c), on 2 CPUs or more. */
+static void idle_open(void)
+{
+    if (ncpu >= 2)
+        gci_idle_mark_open(at_load(&st.num_gc));
+}
+
+/* The worker ran dry: whether to mark on, because the idle marker's step
+ * under way published grey objects as it ended.  Either way the idle
+ * marker is stopped on return if the worker goes to mark termination. */
+static bool idle_published(void)
+{
+    gci_idle_mark_close();
+    if (!gci_work_published())
+        return false;
+    idle_open();
+    return true;
+}
+
 static void mark_beside(struct marker *m, struct cycle_times *ct, double share)
 {
     for (;;) {
@@ -331,11 +353,12 @@ static void mark_beside(struct marker *m, struct cycle_times *ct, double share)
         uint64_t t1 = gci_os_now_ns();
         ct->worker_ns += t1 - t0;
         gci_assist_revise();
-        if (!done || !d || made_dry) /* ran dry: on to mark termination,
-                                        not to sleep -- the program would
-                                        allocate through the sleep on a
-                                        ratio with no work left */
+        if (made_dry)
             return;
+        if ((!done || !d) && !idle_published())
+            return;        /* ran dry: on to mark termination, not to sleep --
+                              the program would allocate through the sleep on a
+                              ratio with no work left */
         if (share < 1.0) { /* sleep off the rest of its share, its grey
                               objects left for the assists meanwhile */
             gci_work_flush(m);
@@ -389,6 +412,7 @@ static void mark_concurrent(struct cycle_times *ct, enum reason why,
     at_store(&gci_cycle_scanned, 0);
     at_store(&gci_bg_credit, 0);
     ct->assist_ns0 = at_load(&gci_assist_ns);
+    ct->idle_ns0 = at_load(&gci_idle_mark_ns);
     gci_threads_each(reset_marker, NULL);
     gci_roots_mark_stopped(&m);
     gci_work_flush(&m);
@@ -399,13 +423,17 @@ static void mark_concurrent(struct cycle_times *ct, enum reason why,
     __atomic_store_n(&gc_internal_barrier_on, 1, __ATOMIC_SEQ_CST);
     restart(ct, ct->stopped);
     ct->mark_begin = gci_os_now_ns();
+    idle_open();
     gci_roots_mark_uncollectable(&m);
     double share = worker_share(why);
     uint64_t stopped_at, scanned = at_load(&gci_cycle_scanned);
     for (int futile = 0;;) {
         mark_beside(&m, ct, share);
         gci_work_flush(&m);
+        gci_idle_mark_close();
         stop(&stopped_at);
+        if (GCHEAP_DEBUG >= 1)
+            gci_idle_mark_check(); /* IDLE-1 */
         gci_threads_each(flush_marker, NULL);
         if (!gci_work_pending(&m))
             break;
@@ -419,6 +447,7 @@ static void mark_concurrent(struct cycle_times *ct, enum reason why,
         }
         at_fetch_add(&gci_mark_tries, 1);
         restart(ct, stopped_at);
+        idle_open();
     }
     ct->mark_end = stopped_at;
     /* Items dropped by an overflow are found by a rescan, stopped. */

@@ -548,9 +548,11 @@ struct gci_cycle_figures {
     bool concurrent;         /* marked beside the program: */
     uint64_t mark_allocated; /* bytes allocated while it marked */
     double mark_util;        /* the collector's CPU share meanwhile */
+    double idle_util;        /* the idle marker's share of idle CPU */
 };
 #define GCI_GOAL_UTIL 0.25 /* the collector's CPU share while marking */
-double gci_pacer_cons_mark(uint64_t allocated, uint64_t scan_work, double util);
+double gci_pacer_cons_mark(uint64_t allocated, uint64_t scan_work, double util,
+                           double idle_util);
 uint64_t gci_pacer_trigger(uint64_t live, uint64_t goal, double cons_mark,
                            uint64_t scan_work);
 uint64_t gci_pacer_assist_ratio(uint64_t expected, uint64_t done, uint64_t heap,
@@ -587,6 +589,14 @@ void gci_sweep_after_fork_child(void);
 bool gci_mark_verify(bool mark2);
 void gci_mark_after_fork_child(void);
 void gci_pacer_cycle_done(const struct gci_cycle_figures *f);
+
+/* idlemark.c: marking on an idle CPU, at SCHED_IDLE. */
+extern int gci_opt_idle_mark;
+extern AO_t gci_idle_mark_ns;
+void gci_idle_mark_open(uint64_t cycle);
+void gci_idle_mark_close(void);
+void gci_idle_mark_check(void);
+void gci_idle_mark_after_fork_child(void);
 
 /* sysmon.c: the forced period and the scavenger. */
 extern uint64_t gci_opt_force_period_ns; /* 0: off */

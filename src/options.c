@@ -70,6 +70,11 @@ static const char *set_checkmark(const char *v)
     return set_flag(v, &gci_opt_checkmark);
 }
 
+static const char *set_idle_mark(const char *v)
+{
+    return set_flag(v, &gci_opt_idle_mark);
+}
+
 static const char *set_concurrent(const char *v)
 {
     int on = 0;
@@ -171,6 +176,7 @@ static const struct option {
     {"GCHEAP_FORCE_PERIOD", set_force_period},
     {"GCHEAP_CONCURRENT", set_concurrent},
     {"GCHEAP_CHECKMARK", set_checkmark},
+    {"GCHEAP_IDLE_MARK", set_idle_mark},
 };
 
 void gci_options_init(void)

@@ -115,18 +115,23 @@ uint64_t gci_pacer_choose_goal(uint64_t live, int percent, uint64_t limit,
  *     cons_mark = A * u / (W * (1 - u))
  * where A is what was allocated from the trigger to mark termination and
  * u the collector's share of the CPU while marking (workers and assists).
+ * Marking done on CPU time the program left idle (idlemark.c), a share
+ * u_idle, counts on the marking side only, as in Go:
+ *     cons_mark = A * (u + u_idle) / (W * (1 - u))
  * Marking with the goal share (GCI_GOAL_UTIL) then needs a runway of
  *     runway = cons_mark * (1 - GOAL_UTIL) / GOAL_UTIL * W_next
  * and the next cycle starts at goal - runway, kept between 70% and 95% of
  * the way from the live heap to the goal.  W_next is the last cycle's
  * scan work. */
-double gci_pacer_cons_mark(uint64_t allocated, uint64_t scan_work, double util)
+double gci_pacer_cons_mark(uint64_t allocated, uint64_t scan_work, double util,
+                           double idle_util)
 {
-    if (scan_work == 0 || util <= 0)
+    if (scan_work == 0 || util + idle_util <= 0)
         return 0;
     if (util > 0.95)
         util = 0.95;
-    return (double)allocated * util / ((double)scan_work * (1 - util));
+    return (double)allocated * (util + idle_util) /
+           ((double)scan_work * (1 - util));
 }
 
 uint64_t gci_pacer_trigger(uint64_t live, uint64_t goal, double cons_mark,
@@ -242,8 +247,8 @@ void gci_pacer_cycle_done(const struct gci_cycle_figures *f)
     if (f->concurrent) {
         memmove(cons_mark + 1, cons_mark,
                 sizeof cons_mark - sizeof cons_mark[0]);
-        cons_mark[0] =
-            gci_pacer_cons_mark(f->mark_allocated, f->scan_work, f->mark_util);
+        cons_mark[0] = gci_pacer_cons_mark(f->mark_allocated, f->scan_work,
+                                           f->mark_util, f->idle_util);
     }
     gci_limiter_update(&limiter, f->gc_ns,
                        gci_limiter_capacity(f->cpu_ns, f->wall_ns), ncpu);

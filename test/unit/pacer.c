@@ -187,7 +187,7 @@ static void sim_cycle(struct sim *m)
     m->util = util;
     memmove(m->hist + 1, m->hist, 3 * sizeof m->hist[0]);
     m->hist[0] =
-        gci_pacer_cons_mark((uint64_t)(heap - (double)trigger), live, util);
+        gci_pacer_cons_mark((uint64_t)(heap - (double)trigger), live, util, 0);
     m->peak_over_goal = heap / (double)goal;
     if (m->peak_over_goal > m->worst)
         m->worst = m->peak_over_goal;

@@ -14,50 +14,7 @@
  *
  * Either way every object must survive, checksummed, through garbage that
  * reuses any memory freed by mistake. */
-#include "../check.h"
-#include "internal.h"
-
-struct node {
-    struct node *next;
-    uint64_t id, check, pad[5]; /* 64 bytes, as bench/latency's nodes */
-};
-
-enum { CHAINS = 64, NODES = 1 << 20 }; /* 64 MiB live */
-
-static struct node *volatile chains[CHAINS];
-
-static uint64_t sum_of(uint64_t id) { return id * 0x9e3779b97f4a7c15ull + 7; }
-
-static void build(void)
-{
-    for (uint64_t i = 0; i < NODES; i++) {
-        struct node *n = gc_alloc(sizeof *n);
-        REQUIRE(n != NULL);
-        n->id = i;
-        n->check = sum_of(i);
-        n->next = chains[i % CHAINS];
-        chains[i % CHAINS] = n;
-    }
-}
-
-__attribute__((noinline)) static void garbage(void)
-{
-    for (int i = 0; i < 400000; i++) {
-        uint64_t *p = gc_alloc(sizeof(struct node));
-        REQUIRE(p != NULL);
-        memset(p, 0xa5, sizeof(struct node));
-    }
-}
-
-static void verify(const char *what)
-{
-    uint64_t bad = 0, count = 0;
-    for (int c = 0; c < CHAINS; c++)
-        for (struct node *n = chains[c]; n; n = n->next, count++)
-            bad += n->check != sum_of(n->id) || n->id % CHAINS != (uint64_t)c;
-    CHECKF(bad == 0 && count == NODES, "%s: %llu bad of %llu nodes", what,
-           (unsigned long long)bad, (unsigned long long)count);
-}
+#include "chains.h"
 
 /* Dry at once, every time -- for a bounded number of tries a cycle, so
  * that a build whose tries never run out ends (marking after that) and
@@ -84,7 +41,7 @@ static void test_no_progress_drains_stopped(void)
     uint64_t drains = at_load(&gci_mark_stopped_drains);
     gci_debug_worker_dry = never_marks;
     for (int i = 0; i < CYCLES; i++) {
-        garbage();
+        garbage(400000);
         dry_calls = 0;
         gc_collect();
     }
@@ -97,8 +54,8 @@ static void test_no_progress_drains_stopped(void)
            "cycles (want %d and %d)",
            (unsigned long long)drains, (unsigned long long)tries, CYCLES,
            CYCLES, 7 * CYCLES);
-    garbage();
-    verify("after stopped drains");
+    garbage(400000);
+    chains_verify("after stopped drains");
 }
 
 static void test_progress_does_not_count(void)
@@ -106,7 +63,7 @@ static void test_progress_does_not_count(void)
     uint64_t tries = at_load(&gci_mark_tries);
     uint64_t drains = at_load(&gci_mark_stopped_drains);
     for (int i = 0; i < CYCLES; i++) {
-        garbage();
+        garbage(400000);
         last_dry = 0; /* the cycle's scan count starts again at 0 */
         gci_debug_worker_dry = dry_every_2mib;
         gc_collect();
@@ -122,8 +79,8 @@ static void test_progress_does_not_count(void)
            "%llu stopped drains with %llu tries that each followed 2 MiB "
            "of marking",
            (unsigned long long)drains, (unsigned long long)tries);
-    garbage();
-    verify("after tries with progress");
+    garbage(400000);
+    chains_verify("after tries with progress");
 }
 
 int main(void)
@@ -134,9 +91,11 @@ int main(void)
         return 0;
     }
     gc_set_concurrent(1);
-    gc_set_percent(-1); /* only the test's cycles: it counts their tries */
-    build();
-    verify("built");
+    gci_opt_idle_mark = 0; /* the worker is the only marker: the tries
+                              count its progress alone */
+    gc_set_percent(-1);    /* only the test's cycles: it counts their tries */
+    chains_build(64, 1 << 20);
+    chains_verify("built");
     test_no_progress_drains_stopped();
     test_progress_does_not_count();
     return check_done();

@@ -1,0 +1,129 @@
+/* Unit test of the idle marker (src/idlemark.c): a concurrent cycle whose
+ * worker does no marking of its own -- a debug hook makes it wait and then
+ * go to mark termination, each time -- is marked by the idle marker
+ * between the termination tries, and every object survives, checksummed,
+ * through garbage that reuses any memory freed by mistake.  Debug builds
+ * hold every 4th step's grey objects unpublished for 200 µs, and check at
+ * each termination stop that the idle marker is between steps (IDLE-1):
+ * a termination that did not wait out the step under way fails here.
+ * With idle marking off (GCHEAP_IDLE_MARK=0) the same cycles are marked by
+ * no one between the tries and end in the stopped drain. */
+#include "chains.h"
+
+#include <time.h>
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {0, ms * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+/* Hooks on the worker, asked before each of its marking steps: each makes
+ * it report itself dry, for up to 2,000 tries a cycle (then it marks, so
+ * that a build in which nothing else marks ends and fails the checks
+ * instead of hanging).  With idle marking on, the worker waits until the
+ * cycle has scanned 2 MiB more (up to a second) -- so each try follows
+ * more than the 1 MiB that keeps a try from counting towards the stopped
+ * drain, if the idle marker marks at all; with it off, 1 ms. */
+static int calls;
+static uint64_t last_scanned;
+
+static bool wait_progress_then_dry(void)
+{
+    if (++calls > 2000)
+        return false;
+    for (int ms = 0;
+         ms < 1000 && at_load(&gci_cycle_scanned) - last_scanned < (2u << 20);
+         ms++)
+        sleep_ms(1);
+    last_scanned = at_load(&gci_cycle_scanned);
+    return true;
+}
+
+static bool wait_then_dry(void)
+{
+    if (++calls > 2000)
+        return false;
+    sleep_ms(1);
+    return true;
+}
+
+enum { CYCLES = 3 };
+
+struct counts {
+    uint64_t idle_ns, tries, drains;
+};
+
+static struct counts counts_now(void)
+{
+    struct counts c = {at_load(&gci_idle_mark_ns), at_load(&gci_mark_tries),
+                       at_load(&gci_mark_stopped_drains)};
+    return c;
+}
+
+static struct counts run_cycles(bool (*hook)(void))
+{
+    struct counts a = counts_now();
+    for (int i = 0; i < CYCLES; i++) {
+        garbage(300000);
+        calls = 0;
+        last_scanned = 0; /* the cycle's scan count starts again at 0 */
+        gci_debug_worker_dry = hook;
+        gc_collect();
+        gci_debug_worker_dry = NULL;
+    }
+    struct counts b = counts_now();
+    garbage(300000);
+    gc_collect();
+    struct counts d = {b.idle_ns - a.idle_ns, b.tries - a.tries,
+                       b.drains - a.drains};
+    return d;
+}
+
+static void test_idle_marker_marks(void)
+{
+    struct counts d = run_cycles(wait_progress_then_dry);
+    printf("idle marking: %.1f ms, %llu tries in %d cycles\n",
+           (double)d.idle_ns / 1e6, (unsigned long long)d.tries, CYCLES);
+    CHECKF(d.idle_ns > 0, "the idle marker never marked");
+    CHECKF(d.drains == 0,
+           "%llu of %d cycles drained stopped: the idle marker did not "
+           "mark between the tries",
+           (unsigned long long)d.drains, CYCLES);
+    CHECKF(d.tries >= CYCLES, "only %llu tries in %d cycles",
+           (unsigned long long)d.tries, CYCLES);
+    chains_verify("idle marking");
+}
+
+static void test_off(void)
+{
+    gci_opt_idle_mark = 0;
+    struct counts d = run_cycles(wait_then_dry);
+    gci_opt_idle_mark = 1;
+    CHECKF(d.idle_ns == 0, "idle marking off, yet it marked for %llu ns",
+           (unsigned long long)d.idle_ns);
+    CHECKF(d.drains == CYCLES,
+           "idle marking off: %llu stopped drains in %d cycles",
+           (unsigned long long)d.drains, CYCLES);
+    chains_verify("idle marking off");
+}
+
+int main(void)
+{
+    gc_init();
+    if (GCHEAP_DEBUG < 2) {
+        printf("skipped: needs GCHEAP_DEBUG >= 2\n");
+        return 0;
+    }
+    if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+        printf("skipped: idle marking needs 2 CPUs\n");
+        return 0;
+    }
+    gc_set_concurrent(1);
+    gc_set_percent(-1); /* only the test's cycles */
+    chains_build(256, 1 << 19);
+    chains_verify("built");
+    test_idle_marker_marks();
+    test_off();
+    return check_done();
+}
