@@ -79,9 +79,10 @@ static struct {
 static struct {
     AO_t num_gc, num_forced, num_periodic, pause_total, pause_max, last_pause;
     AO_t live, cpu_ns, start_ns, end_ns;
-    uint64_t end_cpu_ns; /* the process's CPU time when the last cycle
-                            ended (written by the collector, world
-                            stopped) */
+    uint64_t end_cpu_ns;  /* the process's CPU time when the last cycle
+                             ended (written by the collector, world
+                             stopped) */
+    uint64_t end_idle_ns; /* gci_idle_mark_ns then */
 } st;
 
 static long ncpu = 1;
@@ -165,6 +166,12 @@ static void pace(const struct cycle_times *ct)
     uint64_t cpu = gci_os_process_cpu_ns();
     f.cpu_ns = cpu > st.end_cpu_ns ? cpu - st.end_cpu_ns : 0;
     st.end_cpu_ns = cpu;
+    /* The idle marker's CPU was nobody's: out of the limiter's capacity
+     * as out of its collector time (Go subtracts idle time the same). */
+    uint64_t idle = at_load(&gci_idle_mark_ns);
+    uint64_t idle_cpu = idle - st.end_idle_ns;
+    st.end_idle_ns = idle;
+    f.cpu_ns = f.cpu_ns > idle_cpu ? f.cpu_ns - idle_cpu : 0;
     if (ct->concurrent && ct->mark_end > ct->mark_begin) {
         uint64_t wall = ct->mark_end - ct->mark_begin;
         f.mark_allocated = ct->heap1 > ct->heap0 ? ct->heap1 - ct->heap0 : 0;
@@ -315,8 +322,6 @@ void gci_assist_revise(void)
                  at_load(&cycle_heap0)));
 }
 
-/* The background worker: marks with the world running until no grey
- * object can be found, keeping to its share of a CPU. */
 /* Marking on an idle CPU (idlemark.c), on 2 CPUs or more. */
 static void idle_open(void)
 {
@@ -336,6 +341,8 @@ static bool idle_published(void)
     return true;
 }
 
+/* The background worker: marks with the world running until no grey
+ * object can be found, keeping to its share of a CPU. */
 static void mark_beside(struct marker *m, struct cycle_times *ct, double share)
 {
     for (;;) {
@@ -423,8 +430,8 @@ static void mark_concurrent(struct cycle_times *ct, enum reason why,
     __atomic_store_n(&gc_internal_barrier_on, 1, __ATOMIC_SEQ_CST);
     restart(ct, ct->stopped);
     ct->mark_begin = gci_os_now_ns();
-    idle_open();
     gci_roots_mark_uncollectable(&m);
+    idle_open(); /* after: no hungry idle marker splits the roots' buffers */
     double share = worker_share(why);
     uint64_t stopped_at, scanned = at_load(&gci_cycle_scanned);
     for (int futile = 0;;) {
@@ -432,8 +439,10 @@ static void mark_concurrent(struct cycle_times *ct, enum reason why,
         gci_work_flush(&m);
         gci_idle_mark_close();
         stop(&stopped_at);
-        if (GCHEAP_DEBUG >= 1)
-            gci_idle_mark_check(); /* IDLE-1 */
+        if (GCHEAP_DEBUG >= 1) {
+            gci_idle_mark_check();                     /* IDLE-1 */
+            GCI_ASSERT(at_load(&gci_work_nidle) == 0); /* no one hungry */
+        }
         gci_threads_each(flush_marker, NULL);
         if (!gci_work_pending(&m))
             break;

@@ -3,14 +3,14 @@
  * workers).
  *
  * A concurrent cycle's worker keeps to its share of the CPUs (a quarter:
- * on 2 CPUs a fraction of one), so while it marks the rest of an otherwise
- * idle CPU goes unused and the program's assists do the marking the
+ * on 2 CPUs half of one), so while it marks the rest of an otherwise idle
+ * CPU goes unused and the program's assists do the marking the
  * worker does not.  The idle marker is one more marking thread, at
  * SCHED_IDLE: the scheduler runs it only where no other thread of any
  * process wants the CPU, and a waking thread preempts it at once.  Its
- * marking counts on the marking side of the pacer's cons/mark, as Go's
- * idle time does, and not in the memory limit's CPU cap: the CPU was
- * free.
+ * marking (its thread's CPU time) counts on the marking side of the
+ * pacer's cons/mark, as Go's idle time does, and not in the memory
+ * limit's CPU cap, on either side: the CPU was free.
  *
  * A thread at SCHED_IDLE may wait long for a CPU once it is preempted
  * (another process's busy thread takes the CPU: the scheduler owes the
@@ -18,9 +18,10 @@
  * wait with it.  So it holds as little as it can, for as short as it can:
  *  - its steps are short (IDLE_STEP_NS), and each ends with everything
  *    it holds published (gci_work_flush);
- *  - it yields after each step, and after steps in a row after each of
- *    which it finds it was preempted (an involuntary context switch) it
- *    pauses (IDLE_BACKOFF_NS): a CPU someone else wants is not idle.
+ *  - it yields after each step that marked, and after steps in a row
+ *    after each of which it finds it was preempted (an involuntary
+ *    context switch) it pauses (IDLE_BACKOFF_NS): a CPU someone else
+ *    wants is not idle.
  * (The sweeper does not run at SCHED_IDLE for this reason: a cycle waiting
  * for its batch waited up to 0.5 s, sweep.c.)
  *
@@ -67,6 +68,7 @@ static struct {
     bool hungry;          /* counted in gci_work_hungry: found nothing */
     uint64_t cycle;       /* opened for this cycle (a fresh marker) */
     bool started, failed; /* the thread */
+    bool ready;           /* it runs at SCHED_IDLE */
 } idle = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
 /* In a step: holding grey objects no one else can see.  A debug check
@@ -83,6 +85,27 @@ static void sleep_ns(uint64_t ns)
 {
     struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ns};
     nanosleep(&ts, NULL);
+}
+
+/* The calling thread's CPU time: what the pacer counts as idle marking
+ * (a step's wall time also holds the time it was preempted). */
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Counts the idle marker in gci_work_hungry while the gate is open. */
+static void set_hungry(bool on)
+{
+    pthread_mutex_lock(&idle.lock);
+    if (idle.open && idle.hungry != on) {
+        idle.hungry = on;
+        gci_work_hungry(on);
+    }
+    pthread_mutex_unlock(&idle.lock);
 }
 
 static long preemptions(void)
@@ -103,6 +126,9 @@ static void *idle_main(void *arg)
         pthread_mutex_unlock(&idle.lock);
         return NULL;
     }
+    pthread_mutex_lock(&idle.lock);
+    idle.ready = true;
+    pthread_mutex_unlock(&idle.lock);
     struct marker m = {0};
     uint64_t cycle = 0, steps = 0;
     long seen = preemptions();
@@ -117,22 +143,19 @@ static void *idle_main(void *arg)
             m = fresh;
             cycle = idle.cycle;
         }
-        uint64_t t0 = gci_os_now_ns();
+        uint64_t t0 = gci_os_now_ns(), cpu0 = thread_cpu_ns();
         at_store(&in_step, 1);
         uint64_t d =
             gci_mark_drain_some(&m, IDLE_STEP_BYTES, t0 + IDLE_STEP_NS);
+        uint64_t cpu = thread_cpu_ns() - cpu0; /* not the debug hold */
         if (GCHEAP_DEBUG >= 2 && d && ++steps % 4 == 0)
             sleep_ns(IDLE_DEBUG_HOLD_NS);
         gci_work_flush(&m); /* nothing held between steps */
         at_store(&in_step, 0);
         gci_mark_account(&m);
-        if (!d != idle.hungry) { /* found nothing: the program's */
-            idle.hungry = !d;    /* assists hand it half their buffers */
-            gci_work_hungry(idle.hungry);
-        }
         if (d) {
             at_fetch_add(&gci_bg_credit, d);
-            at_fetch_add(&gci_idle_mark_ns, gci_os_now_ns() - t0);
+            at_fetch_add(&gci_idle_mark_ns, cpu);
             gci_assist_revise();
         }
         pthread_mutex_unlock(&idle.lock);
@@ -140,12 +163,18 @@ static void *idle_main(void *arg)
             sched_yield();
         long now = preemptions();
         contended = now != seen ? contended + 1 : 0;
-        if (contended >= IDLE_CONTENDED)
+        if (contended >= IDLE_CONTENDED) {
             sleep_ns(IDLE_BACKOFF_NS);
-        else if (!d)
+        } else if (!d) {      /* hungry while it polls, and only then: the */
+            set_hungry(true); /* assists' pushes split buffers for it */
             sleep_ns(IDLE_POLL_NS);
+        }
         seen = preemptions();
         pthread_mutex_lock(&idle.lock);
+        if (idle.hungry) {
+            idle.hungry = false;
+            gci_work_hungry(false);
+        }
     }
     return NULL;
 }
@@ -158,8 +187,10 @@ void gci_idle_mark_open(uint64_t cycle)
     if (!gci_opt_idle_mark)
         return;
     pthread_mutex_lock(&idle.lock);
-    if (!idle.started && !idle.failed)
+    if (!idle.started && !idle.failed) {
         idle.started = gci_start_library_thread(idle_main);
+        idle.failed = !idle.started; /* not tried at every restart */
+    }
     if (idle.started) {
         idle.open = true;
         idle.cycle = cycle;
@@ -182,6 +213,16 @@ void gci_idle_mark_close(void)
     pthread_mutex_unlock(&idle.lock);
 }
 
+/* 1 once the idle marker runs at SCHED_IDLE, -1 if it could not start
+ * (the thread, or its policy), 0 before either (test/unit/idlemark.c). */
+int gci_idle_mark_state(void)
+{
+    pthread_mutex_lock(&idle.lock);
+    int state = idle.failed ? -1 : idle.ready ? 1 : 0;
+    pthread_mutex_unlock(&idle.lock);
+    return state;
+}
+
 /* IDLE-1, with the world stopped at mark termination: the idle marker is
  * between steps, holding no grey object. */
 void gci_idle_mark_check(void)
@@ -196,5 +237,5 @@ void gci_idle_mark_after_fork_child(void)
 {
     pthread_mutex_init(&idle.lock, NULL);
     pthread_cond_init(&idle.wake, NULL);
-    idle.open = idle.started = idle.failed = false;
+    idle.open = idle.started = idle.failed = idle.ready = idle.hungry = false;
 }

@@ -592,10 +592,11 @@ void gci_pacer_cycle_done(const struct gci_cycle_figures *f);
 
 /* idlemark.c: marking on an idle CPU, at SCHED_IDLE. */
 extern int gci_opt_idle_mark;
-extern AO_t gci_idle_mark_ns;
+extern AO_t gci_idle_mark_ns; /* its CPU time in steps that marked */
 void gci_idle_mark_open(uint64_t cycle);
 void gci_idle_mark_close(void);
 void gci_idle_mark_check(void);
+int gci_idle_mark_state(void);
 void gci_idle_mark_after_fork_child(void);
 
 /* sysmon.c: the forced period and the scavenger. */

@@ -193,6 +193,22 @@ static void sim_cycle(struct sim *m)
         m->worst = m->peak_over_goal;
 }
 
+/* cons/mark = A (u + u_idle) / (W (1 - u)): idle marking counts on the
+ * marking side only (the CPU was the program's to leave idle). */
+static bool near(double x, double want)
+{
+    return x > want - 1e-9 && x < want + 1e-9;
+}
+
+static void test_cons_mark_idle(void)
+{
+    CHECK(near(gci_pacer_cons_mark(300 * MIB, 100 * MIB, 0.25, 0), 1.0));
+    CHECK(near(gci_pacer_cons_mark(300 * MIB, 100 * MIB, 0.25, 0.5), 3.0));
+    CHECK(near(gci_pacer_cons_mark(300 * MIB, 100 * MIB, 0, 0.5), 1.5));
+    CHECK(gci_pacer_cons_mark(300 * MIB, 0, 0.25, 0.5) == 0);
+    CHECK(gci_pacer_cons_mark(300 * MIB, 100 * MIB, 0, 0) == 0);
+}
+
 static void test_pacer_simulation(void)
 {
     struct sim m = {.live = 64.0 * MIB,
@@ -259,6 +275,7 @@ int main(void)
     test_choose();
     test_limiter();
     test_parse();
+    test_cons_mark_idle();
     test_pacer_simulation();
     return check_done();
 }
