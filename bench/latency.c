@@ -45,6 +45,9 @@
  *             did not run: steal time; which of them counts here depends
  *             on the kernel's IRQ and steal time accounting);
  *   EXPLAIN alloc=NAME gaps_over_1ms=N assist=A cpu=C switched=W stalled=S
+ * LATENCY_EXPLAIN_US=N sorts the iterations over N µs instead (printing
+ * only those over 1 ms), for what makes the p99.9: the summary then says
+ * gaps_over_Nus=.
  * The reads cost about a microsecond an iteration, so an explained run's
  * rate and percentiles are not the benchmark's figures.
  *
@@ -141,20 +144,22 @@ enum { GAP_ASSIST, GAP_CPU, GAP_SWITCHED, GAP_STALLED, GAP_KINDS };
 static const char *const gap_kind[GAP_KINDS] = {"assist", "cpu", "switched",
                                                 "stalled"};
 
-/* Sorts an iteration of `wall` ns between probes a and b (see the top). */
+/* Sorts an iteration of `wall` ns between probes a and b (see the top);
+ * prints it if `print`. */
 static int explain_gap(uint64_t wall, const struct probe *a,
-                       const struct probe *b)
+                       const struct probe *b, bool print)
 {
     uint64_t cpu = b->cpu_ns - a->cpu_ns, assist = b->assist_ns - a->assist_ns;
     int kind = 2 * assist >= wall          ? GAP_ASSIST
                : 2 * cpu >= wall           ? GAP_CPU
                : b->switches > a->switches ? GAP_SWITCHED
                                            : GAP_STALLED;
-    fprintf(stderr,
-            "gap %.3f ms: %s (cpu %.3f ms, assist %.3f ms, %ld switches, "
-            "%ld page faults)\n",
-            wall / 1e6, gap_kind[kind], cpu / 1e6, assist / 1e6,
-            b->switches - a->switches, b->faults - a->faults);
+    if (print)
+        fprintf(stderr,
+                "gap %.3f ms: %s (cpu %.3f ms, assist %.3f ms, %ld switches, "
+                "%ld page faults)\n",
+                wall / 1e6, gap_kind[kind], cpu / 1e6, assist / 1e6,
+                b->switches - a->switches, b->faults - a->faults);
     return kind;
 }
 
@@ -204,6 +209,8 @@ int main(int argc, char **argv)
         ring[i] = NULL;
     const char *ex = getenv("LATENCY_EXPLAIN");
     bool explain = ex && *ex && strcmp(ex, "0") != 0;
+    const char *ex_us = getenv("LATENCY_EXPLAIN_US");
+    uint64_t over_us = ex_us && atol(ex_us) > 0 ? (uint64_t)atol(ex_us) : 1000;
     uint64_t gaps[GAP_KINDS] = {0}, ngaps = 0;
     struct probe before = {0}, after;
     if (explain)
@@ -227,8 +234,8 @@ int main(int argc, char **argv)
         if (ns > max_ns)
             max_ns = ns;
         if (explain) {
-            if (ns > 1000000) {
-                gaps[explain_gap(ns, &before, &after)]++;
+            if (ns > over_us * 1000) {
+                gaps[explain_gap(ns, &before, &after, ns > 1000000)]++;
                 ngaps++;
             }
             before = after;
@@ -240,12 +247,16 @@ int main(int argc, char **argv)
     }
     double took = last - start;
     uint64_t gcs = collections() - gc0;
-    if (explain)
+    if (explain) {
+        char over[32] = "1ms";
+        if (over_us != 1000)
+            snprintf(over, sizeof over, "%" PRIu64 "us", over_us);
         fprintf(stderr,
-                "EXPLAIN alloc=%s gaps_over_1ms=%" PRIu64 " assist=%" PRIu64
+                "EXPLAIN alloc=%s gaps_over_%s=%" PRIu64 " assist=%" PRIu64
                 " cpu=%" PRIu64 " switched=%" PRIu64 " stalled=%" PRIu64 "\n",
-                name, ngaps, gaps[GAP_ASSIST], gaps[GAP_CPU],
+                name, over, ngaps, gaps[GAP_ASSIST], gaps[GAP_CPU],
                 gaps[GAP_SWITCHED], gaps[GAP_STALLED]);
+    }
 
     /* 3. The live heap must be intact. */
     uint64_t intact = 0;
