@@ -22,10 +22,11 @@ static void sleep_ms(long ms)
  * it report itself dry, for up to 2,000 tries a cycle (then it marks, so
  * that a build in which nothing else marks ends and fails the checks
  * instead of hanging).  With idle marking on, the worker waits until the
- * cycle has scanned 2 MiB more (up to 10 s: a busy machine gives a
- * SCHED_IDLE thread little) -- so each try follows
- * more than the 1 MiB that keeps a try from counting towards the stopped
- * drain, if the idle marker marks at all; with it off, 1 ms. */
+ * cycle has scanned 2 MiB more -- so each try follows more than the 1 MiB
+ * that keeps a try from counting towards the stopped drain, if the idle
+ * marker marks at all -- or until the count has not moved for 200 ms (the
+ * mark is over, or the idle marker gets no CPU), up to 10 s in all; with
+ * idle marking off, 1 ms. */
 static int calls;
 static uint64_t last_scanned;
 
@@ -33,10 +34,15 @@ static bool wait_progress_then_dry(void)
 {
     if (++calls > 2000)
         return false;
-    for (int ms = 0;
-         ms < 10000 && at_load(&gci_cycle_scanned) - last_scanned < (2u << 20);
-         ms++)
+    uint64_t seen = at_load(&gci_cycle_scanned);
+    for (int ms = 0, still = 0; ms < 10000 && still < 200; ms++) {
+        uint64_t now = at_load(&gci_cycle_scanned);
+        if (now - last_scanned >= (2u << 20))
+            break;
+        still = now == seen ? still + 1 : 0;
+        seen = now;
         sleep_ms(1);
+    }
     last_scanned = at_load(&gci_cycle_scanned);
     return true;
 }
