@@ -97,15 +97,14 @@ static uint64_t thread_cpu_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Counts the idle marker in gci_work_hungry while the gate is open. */
-static void set_hungry(bool on)
+/* Counts the idle marker in gci_work_hungry (while the gate is open) or
+ * takes it out; idle.lock held. */
+static void hungry_locked(bool on)
 {
-    pthread_mutex_lock(&idle.lock);
-    if (idle.open && idle.hungry != on) {
+    if ((idle.open || !on) && idle.hungry != on) {
         idle.hungry = on;
         gci_work_hungry(on);
     }
-    pthread_mutex_unlock(&idle.lock);
 }
 
 static long preemptions(void)
@@ -165,16 +164,16 @@ static void *idle_main(void *arg)
         contended = now != seen ? contended + 1 : 0;
         if (contended >= IDLE_CONTENDED) {
             sleep_ns(IDLE_BACKOFF_NS);
-        } else if (!d) {      /* hungry while it polls, and only then: the */
-            set_hungry(true); /* assists' pushes split buffers for it */
+        } else if (!d) { /* hungry while it polls, and only then: the
+                            assists' pushes split buffers for it */
+            pthread_mutex_lock(&idle.lock);
+            hungry_locked(true);
+            pthread_mutex_unlock(&idle.lock);
             sleep_ns(IDLE_POLL_NS);
         }
-        seen = preemptions();
+        seen = now; /* a sleep is a voluntary switch, not counted */
         pthread_mutex_lock(&idle.lock);
-        if (idle.hungry) {
-            idle.hungry = false;
-            gci_work_hungry(false);
-        }
+        hungry_locked(false);
     }
     return NULL;
 }
@@ -206,10 +205,8 @@ void gci_idle_mark_close(void)
 {
     pthread_mutex_lock(&idle.lock);
     idle.open = false;
-    if (idle.hungry) {       /* the count must not stay up into a stop: root */
-        idle.hungry = false; /* marking would split its buffers */
-        gci_work_hungry(false);
-    }
+    hungry_locked(false); /* the count must not stay up into a stop: root
+                             marking would split its buffers */
     pthread_mutex_unlock(&idle.lock);
 }
 
