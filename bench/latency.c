@@ -39,12 +39,15 @@
  *             faults; with the world stopped, the whole collection);
  *   switched  mostly off the CPU, with a context switch: the thread blocked
  *             (on a lock, or stopped for a collection) or another task had
- *             its CPU (any task: it does not say which);
+ *             its CPU (any task: it does not say which); each gap line
+ *             counts its voluntary switches (waits: the thread blocked) and
+ *             the summary the switched gaps with one (waited=);
  *   stalled   mostly off the CPU without a context switch: time the kernel
  *             accounts to no task (interrupts, or a virtual CPU the host
  *             did not run: steal time; which of them counts here depends
  *             on the kernel's IRQ and steal time accounting);
- *   EXPLAIN alloc=NAME gaps_over_1ms=N assist=A cpu=C switched=W stalled=S
+ *   EXPLAIN alloc=NAME gaps_over_1ms=N assist=A cpu=C switched=W (waited=B)
+ *           stalled=S
  * LATENCY_EXPLAIN_US=N sorts the iterations over N µs instead (printing
  * only those over 1 ms), for what makes the p99.9: the summary then says
  * gaps_over_Nus=.
@@ -119,7 +122,7 @@ static struct node *new_node(uint64_t id, struct node *next)
 
 struct probe {
     uint64_t cpu_ns, assist_ns;
-    long switches, faults;
+    long switches, waits, faults; /* waits: the voluntary switches */
 };
 
 static void probe(struct probe *p)
@@ -130,6 +133,7 @@ static void probe(struct probe *p)
     struct rusage ru;
     getrusage(RUSAGE_THREAD, &ru);
     p->switches = ru.ru_nvcsw + ru.ru_nivcsw;
+    p->waits = ru.ru_nvcsw;
     p->faults = ru.ru_minflt + ru.ru_majflt;
 #if defined(ALLOC_GCHEAP)
     gc_stats st;
@@ -156,10 +160,11 @@ static int explain_gap(uint64_t wall, const struct probe *a,
                                            : GAP_STALLED;
     if (print)
         fprintf(stderr,
-                "gap %.3f ms: %s (cpu %.3f ms, assist %.3f ms, %ld switches, "
-                "%ld page faults)\n",
+                "gap %.3f ms: %s (cpu %.3f ms, assist %.3f ms, %ld switches "
+                "(%ld waits), %ld page faults)\n",
                 wall / 1e6, gap_kind[kind], cpu / 1e6, assist / 1e6,
-                b->switches - a->switches, b->faults - a->faults);
+                b->switches - a->switches, b->waits - a->waits,
+                b->faults - a->faults);
     return kind;
 }
 
@@ -211,7 +216,7 @@ int main(int argc, char **argv)
     bool explain = ex && *ex && strcmp(ex, "0") != 0;
     const char *ex_us = getenv("LATENCY_EXPLAIN_US");
     uint64_t over_us = ex_us && atol(ex_us) > 0 ? (uint64_t)atol(ex_us) : 1000;
-    uint64_t gaps[GAP_KINDS] = {0}, ngaps = 0;
+    uint64_t gaps[GAP_KINDS] = {0}, ngaps = 0, waited = 0;
     struct probe before = {0}, after;
     if (explain)
         probe(&before);
@@ -235,8 +240,10 @@ int main(int argc, char **argv)
             max_ns = ns;
         if (explain) {
             if (ns > over_us * 1000) {
-                gaps[explain_gap(ns, &before, &after, ns > 1000000)]++;
+                int kind = explain_gap(ns, &before, &after, ns > 1000000);
+                gaps[kind]++;
                 ngaps++;
+                waited += kind == GAP_SWITCHED && after.waits > before.waits;
             }
             before = after;
         }
@@ -253,9 +260,10 @@ int main(int argc, char **argv)
             snprintf(over, sizeof over, "%" PRIu64 "us", over_us);
         fprintf(stderr,
                 "EXPLAIN alloc=%s gaps_over_%s=%" PRIu64 " assist=%" PRIu64
-                " cpu=%" PRIu64 " switched=%" PRIu64 " stalled=%" PRIu64 "\n",
+                " cpu=%" PRIu64 " switched=%" PRIu64 " (waited=%" PRIu64
+                ") stalled=%" PRIu64 "\n",
                 name, over, ngaps, gaps[GAP_ASSIST], gaps[GAP_CPU],
-                gaps[GAP_SWITCHED], gaps[GAP_STALLED]);
+                gaps[GAP_SWITCHED], waited, gaps[GAP_STALLED]);
     }
 
     /* 3. The live heap must be intact. */
