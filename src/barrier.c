@@ -62,8 +62,8 @@ AO_t gci_bg_credit;    /* scan bytes the background worker did ahead */
 AO_t gci_assist_ratio; /* scan bytes owed per allocated byte, x 2^16 */
 
 #define ASSIST_STEP ((int64_t)16 << 10)
-#define ASSIST_WAIT_NS 100000 /* longest wait for work in one assist */
-#define ASSIST_MAX_NS 250000  /* longest assist below the goal */
+#define ASSIST_WAIT_NS 25000 /* longest wait for work in one assist */
+#define ASSIST_MAX_NS 60000  /* longest assist below the goal */
 #define RATIO_ONE 65536
 
 static struct gthread *self_or_attach(void)
