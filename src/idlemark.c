@@ -87,16 +87,6 @@ static void sleep_ns(uint64_t ns)
     nanosleep(&ts, NULL);
 }
 
-/* The calling thread's CPU time: what the pacer counts as idle marking
- * (a step's wall time also holds the time it was preempted). */
-static uint64_t thread_cpu_ns(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
-        return 0;
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Counts the idle marker in gci_work_hungry (while the gate is open) or
  * takes it out; idle.lock held. */
 static void hungry_locked(bool on)
@@ -142,11 +132,11 @@ static void *idle_main(void *arg)
             m = fresh;
             cycle = idle.cycle;
         }
-        uint64_t t0 = gci_os_now_ns(), cpu0 = thread_cpu_ns();
+        uint64_t t0 = gci_os_now_ns(), cpu0 = gci_os_thread_cpu_ns();
         at_store(&in_step, 1);
         uint64_t d =
             gci_mark_drain_some(&m, IDLE_STEP_BYTES, t0 + IDLE_STEP_NS);
-        uint64_t cpu = thread_cpu_ns() - cpu0; /* not the debug hold */
+        uint64_t cpu = gci_os_thread_cpu_ns() - cpu0; /* not the debug hold */
         if (GCHEAP_DEBUG >= 2 && d && ++steps % 4 == 0)
             sleep_ns(IDLE_DEBUG_HOLD_NS);
         gci_work_flush(&m); /* nothing held between steps */

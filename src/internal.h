@@ -640,6 +640,7 @@ extern AO_t gci_meta_bytes;
 uint64_t gci_os_now_ns(void);
 uint64_t gci_os_realtime_ns(void);
 uint64_t gci_os_process_cpu_ns(void);
+uint64_t gci_os_thread_cpu_ns(void);
 
 /* ---- Errors: error.c --------------------------------------------------- */
 

@@ -83,6 +83,14 @@ uint64_t gci_os_process_cpu_ns(void)
     return clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 }
 
+/* CPU time the calling thread has used: what a thread of the collector
+ * costs, where its wall time would also hold the time it waited for a
+ * CPU. */
+uint64_t gci_os_thread_cpu_ns(void)
+{
+    return clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
 uint64_t gci_os_now_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
 
 /* The wall clock, for the waits that take a CLOCK_REALTIME deadline. */

@@ -16,6 +16,12 @@
  * its batch, for up to 0.5 s in a review's measurement.  Allocation's
  * share of the sweeping keeps the work ahead of the next cycle regardless.
  *
+ * Its cost (gc_stats' gc_cpu_fraction, the trace) is the CPU time of the
+ * sweeper thread and of allocation's sweeping, each thread's own clock:
+ * their wall time also holds the time they waited for a CPU (under
+ * memcheck, which runs one thread at a time, most of it), and a cycle's
+ * own sweep before it marks counts in the cycle's time, not here again.
+ *
  * Owns: the sweeper thread, `sweep_lock`, the batch protocol below.
  * Concurrency: a cycle holds `sweep_lock` from before its last sweep until
  * the world restarts (one cycle sweeps at a time), and sets `blocked`
@@ -59,7 +65,7 @@ void gci_sweep_batch_end(void) { at_fetch_add(&active, (AO_t)-1); }
 
 static void sweep_everything(bool background)
 {
-    uint64_t t0 = gci_os_now_ns();
+    uint64_t t0 = gci_os_thread_cpu_ns();
     size_t gen = at_load(&gci_sweepgen);
     if (gci_mcentral_sweep_all(background) &&
         (!background || gci_sweep_batch_begin())) {
@@ -74,7 +80,8 @@ static void sweep_everything(bool background)
         if (background)
             gci_sweep_batch_end();
     }
-    at_fetch_add(&sweep_ns, gci_os_now_ns() - t0);
+    if (background) /* a cycle's own sweep counts in its time (gc.c) */
+        at_fetch_add(&sweep_ns, gci_os_thread_cpu_ns() - t0);
 }
 
 static void *sweeper_main(void *arg)
@@ -171,10 +178,10 @@ void gci_sweep_pay(size_t bytes)
     if (!ppb)
         return;
     uint64_t pages = (uint64_t)(((double)bytes * (double)ppb) / 65536.0) + 1;
-    uint64_t t0 = gci_os_now_ns();
+    uint64_t t0 = gci_os_thread_cpu_ns();
     if (gci_mcentral_sweep_some(pages) == 0)
         at_store(&gci_sweep_ppb, 0); /* all swept */
-    at_fetch_add(&sweep_ns, gci_os_now_ns() - t0);
+    at_fetch_add(&sweep_ns, gci_os_thread_cpu_ns() - t0);
 }
 
 /* fork(): the child starts a sweeper of its own when it needs one. */

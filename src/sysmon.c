@@ -70,13 +70,6 @@ static size_t scavenge_excess(bool *urgent)
     return retained > keep ? (size_t)(retained - keep) : 0;
 }
 
-static uint64_t thread_cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Runs a periodic cycle if one is due; returns the time the next check
  * is due (UINT64_MAX: the period is off).  After a check that found
  * nothing allocated, the next comes an eighth of a period later, so a
@@ -114,10 +107,10 @@ static uint64_t scavenge(uint64_t now)
         return UINT64_MAX;
     pthread_mutex_unlock(&sm.lock);
     pthread_mutex_lock(&sm.work);
-    uint64_t t0 = thread_cpu_ns();
+    uint64_t t0 = gci_os_thread_cpu_ns();
     size_t done =
         gci_mheap_scavenge(excess < SCAVENGE_STEP ? excess : SCAVENGE_STEP);
-    uint64_t took = thread_cpu_ns() - t0;
+    uint64_t took = gci_os_thread_cpu_ns() - t0;
     pthread_mutex_unlock(&sm.work);
     pthread_mutex_lock(&sm.lock);
     if (done == 0)
