@@ -123,6 +123,7 @@ struct cycle_times {
     /* a concurrent cycle: */
     bool concurrent;
     uint64_t pauses, pause_max; /* the stops' total and longest */
+    uint64_t swept_ns;          /* its sweep before the stop (sweep.c's) */
     uint64_t mark_begin;        /* the world restarted after the mark start */
     uint64_t mark_end;          /* the world stopped for good */
     uint64_t worker_ns;         /* the worker's marking time */
@@ -199,8 +200,10 @@ static void record(const struct cycle_times *ct, enum reason why)
     if (longest > at_load(&st.pause_max))
         at_store(&st.pause_max, longest);
     at_store(&st.live, ct->live);
-    /* While the world is stopped the whole machine is the collector's. */
-    at_fetch_add(&st.cpu_ns, cycle_cpu_ns(ct));
+    /* While the world is stopped the whole machine is the collector's.
+     * The cycle's sweep before the stop is in sweep.c's count already. */
+    uint64_t cpu = cycle_cpu_ns(ct);
+    at_fetch_add(&st.cpu_ns, cpu > ct->swept_ns ? cpu - ct->swept_ns : 0);
 }
 
 static void trace(const struct cycle_times *ct, enum reason why)
@@ -486,7 +489,7 @@ static void run_cycle(enum reason why)
     struct cycle_times ct = {.start = gci_os_now_ns()};
     ct.concurrent = at_load(&gci_concurrent) != 0;
     uint64_t expected = ct.concurrent ? gci_pacer_expected_work() : 0;
-    gci_sweep_finish();
+    ct.swept_ns = gci_sweep_finish();
     gci_roots_snapshot();
     ct.heap0 = at_load(&gci_heap_alloc);
     gci_scavenger_hold(); /* marking walks the page map unlocked */

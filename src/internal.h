@@ -573,7 +573,7 @@ bool gci_pacer_limiting(void);
 int gci_pacer_set_percent(int p);
 int64_t gci_pacer_set_limit(int64_t bytes);
 void gci_pacer_after_fork_child(void);
-void gci_sweep_finish(void);
+uint64_t gci_sweep_finish(void);
 bool gci_sweep_batch_begin(void);
 void gci_sweep_batch_end(void);
 extern AO_t gci_sweep_ppb; /* pages to sweep per allocated byte, x 2^16 */

@@ -19,8 +19,9 @@
  * Its cost (gc_stats' gc_cpu_fraction, the trace) is the CPU time of the
  * sweeper thread and of allocation's sweeping, each thread's own clock:
  * their wall time also holds the time they waited for a CPU (under
- * memcheck, which runs one thread at a time, most of it), and a cycle's
- * own sweep before it marks counts in the cycle's time, not here again.
+ * memcheck, which runs one thread at a time, most of it).  A cycle's own
+ * sweep before it marks counts here, and gc.c takes it out of the cycle's
+ * time (gci_sweep_finish returns it).
  *
  * Owns: the sweeper thread, `sweep_lock`, the batch protocol below.
  * Concurrency: a cycle holds `sweep_lock` from before its last sweep until
@@ -63,7 +64,8 @@ bool gci_sweep_batch_begin(void)
 
 void gci_sweep_batch_end(void) { at_fetch_add(&active, (AO_t)-1); }
 
-static void sweep_everything(bool background)
+/* Returns the CPU time it took. */
+static uint64_t sweep_everything(bool background)
 {
     uint64_t t0 = gci_os_thread_cpu_ns();
     size_t gen = at_load(&gci_sweepgen);
@@ -80,8 +82,9 @@ static void sweep_everything(bool background)
         if (background)
             gci_sweep_batch_end();
     }
-    if (background) /* a cycle's own sweep counts in its time (gc.c) */
-        at_fetch_add(&sweep_ns, gci_os_thread_cpu_ns() - t0);
+    uint64_t took = gci_os_thread_cpu_ns() - t0;
+    at_fetch_add(&sweep_ns, took);
+    return took;
 }
 
 static void *sweeper_main(void *arg)
@@ -108,16 +111,18 @@ static void start_sweeper(void)
 /* Before a cycle: keeps the sweeper out until gci_sweep_resume, sweeps
  * what is left, and waits for the sweeper's batch under way, if any (it
  * ends within a batch of spans; the wait sleeps, so that a sweeper
- * preempted on this CPU gets it back). */
-void gci_sweep_finish(void)
+ * preempted on this CPU gets it back).  Returns the CPU time of its own
+ * sweeping, which gci_sweep_ns counts. */
+uint64_t gci_sweep_finish(void)
 {
     gci_lock_stoppable(&sweep_lock);
     at_fetch_or(&blocked, 1); /* a full barrier before `active` is read */
-    sweep_everything(false);
+    uint64_t took = sweep_everything(false);
     while (at_load(&active)) {
         struct timespec nap = {0, 20000};
         nanosleep(&nap, NULL);
     }
+    return took;
 }
 
 /* After the world restarts: the spans the cycle left unswept go to the
