@@ -201,9 +201,15 @@ static void record(const struct cycle_times *ct, enum reason why)
         at_store(&st.pause_max, longest);
     at_store(&st.live, ct->live);
     /* While the world is stopped the whole machine is the collector's.
-     * The cycle's sweep before the stop is in sweep.c's count already. */
+     * The cycle's sweep before the stop is in sweep.c's count already.
+     * No more than every CPU's time for the cycle's length: the assists'
+     * time is wall time, waits included (the limiter must see it all),
+     * and threads waiting past the goal before the mark began count both
+     * there and in the time before the stop. */
     uint64_t cpu = cycle_cpu_ns(ct);
-    at_fetch_add(&st.cpu_ns, cpu > ct->swept_ns ? cpu - ct->swept_ns : 0);
+    cpu = cpu > ct->swept_ns ? cpu - ct->swept_ns : 0;
+    uint64_t all = (ct->restarted - ct->start) * (uint64_t)ncpu;
+    at_fetch_add(&st.cpu_ns, cpu < all ? cpu : all);
 }
 
 static void trace(const struct cycle_times *ct, enum reason why)

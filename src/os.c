@@ -71,7 +71,7 @@ void *gci_os_alloc_meta(size_t bytes)
 
 static uint64_t clock_ns(clockid_t clock)
 {
-    struct timespec ts;
+    struct timespec ts = {0, 0}; /* 0 if the clock fails */
     clock_gettime(clock, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }

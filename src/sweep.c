@@ -16,10 +16,14 @@
  * its batch, for up to 0.5 s in a review's measurement.  Allocation's
  * share of the sweeping keeps the work ahead of the next cycle regardless.
  *
- * Its cost (gc_stats' gc_cpu_fraction, the trace) is the CPU time of the
- * sweeper thread and of allocation's sweeping, each thread's own clock:
- * their wall time also holds the time they waited for a CPU (under
- * memcheck, which runs one thread at a time, most of it).  A cycle's own
+ * Its cost (gc_stats' gc_cpu_fraction, the trace) is the sweeper thread's
+ * CPU time, and a cycle's: their wall time also holds the time they
+ * waited for a CPU, which for the sweeper, which yields after every batch,
+ * may be a whole cycle (under memcheck, which runs one thread at a time,
+ * most of it).  Allocation's sweeping is a bounded step in a no-stop
+ * region, taken on the allocation path, where the thread's CPU clock
+ * would cost two system calls a step (it is not in the vDSO): its wall
+ * time.  A cycle's own
  * sweep before it marks counts here, and gc.c takes it out of the cycle's
  * time (gci_sweep_finish returns it).
  *
@@ -183,10 +187,10 @@ void gci_sweep_pay(size_t bytes)
     if (!ppb)
         return;
     uint64_t pages = (uint64_t)(((double)bytes * (double)ppb) / 65536.0) + 1;
-    uint64_t t0 = gci_os_thread_cpu_ns();
+    uint64_t t0 = gci_os_now_ns(); /* see the top */
     if (gci_mcentral_sweep_some(pages) == 0)
         at_store(&gci_sweep_ppb, 0); /* all swept */
-    at_fetch_add(&sweep_ns, gci_os_thread_cpu_ns() - t0);
+    at_fetch_add(&sweep_ns, gci_os_now_ns() - t0);
 }
 
 /* fork(): the child starts a sweeper of its own when it needs one. */
