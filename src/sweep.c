@@ -16,16 +16,14 @@
  * its batch, for up to 0.5 s in a review's measurement.  Allocation's
  * share of the sweeping keeps the work ahead of the next cycle regardless.
  *
- * Its cost (gc_stats' gc_cpu_fraction, the trace) is the sweeper thread's
- * CPU time, and a cycle's: their wall time also holds the time they
- * waited for a CPU, which for the sweeper, which yields after every batch,
- * may be a whole cycle (under memcheck, which runs one thread at a time,
- * most of it).  Allocation's sweeping is a bounded step in a no-stop
- * region, taken on the allocation path, where the thread's CPU clock
- * would cost two system calls a step (it is not in the vDSO): its wall
- * time.  A cycle's own
- * sweep before it marks counts here, and gc.c takes it out of the cycle's
- * time (gci_sweep_finish returns it).
+ * Its cost (gc_stats' gc_cpu_fraction, the trace) is the CPU time of the
+ * sweeper thread and of a cycle's own sweep: wall time also holds the
+ * time a thread waited for a CPU, which for the sweeper, yielding after
+ * every batch, may span a whole cycle (under memcheck, which runs one
+ * thread at a time, most of it).  Allocation's sweeping, a bounded step
+ * on the allocation path, counts its wall time: the CPU clock is a system
+ * call (not in the vDSO), two a step.  gci_sweep_finish returns its own
+ * sweep's time, which gc.c takes out of the cycle's (counted here).
  *
  * Owns: the sweeper thread, `sweep_lock`, the batch protocol below.
  * Concurrency: a cycle holds `sweep_lock` from before its last sweep until
