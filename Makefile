@@ -96,7 +96,7 @@ NOSAN   := %/rlimit_as %/oom
 # collector's.
 VGGC    := $(filter %/roots_stack %/roots_data %/roots_registered \
              %/uncollectable %/interior %/finalizers %/weak %/stats \
-             %/fibers %/shlib,$(GC))
+             %/fibers %/shlib %/free_marking,$(GC))
 MEMCHECK := valgrind -q --error-exitcode=99 --leak-check=no
 
 test: deps

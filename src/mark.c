@@ -232,6 +232,32 @@ struct fifo { /* two arrays, as in a work buffer (internal.h) */
     size_t head, n;
 };
 
+/*
+ * Under memcheck, a grey item's object may have been freed since it was
+ * queued, or be freed by another thread while it is scanned: a gc_free
+ * while marking shades the object's words before it zeroes them (so the
+ * scan has nothing left to do), and memcheck sees its bytes as freed.
+ * Natively the scan reads zeroes or a new, black object, harmlessly.  So
+ * the memcheck build skips an item whose object is gone and reads the
+ * others with address errors off in the item's range -- which must lie
+ * inside the object, so a wrong item range is still caught.
+ */
+static void scan_item_now(struct marker *m, uintptr_t lo, uintptr_t hi)
+{
+#if GCHEAP_VALGRIND
+    struct span *s;
+    size_t i;
+    if (!gci_mark_find(lo, &s, &i))
+        return;
+    GCI_ASSERT(hi <= span_object(s, i) + s->elemsize);
+    VALGRIND_DISABLE_ADDR_ERROR_REPORTING_IN_RANGE(lo, hi - lo);
+    scan_object(m, lo, hi);
+    VALGRIND_ENABLE_ADDR_ERROR_REPORTING_IN_RANGE(lo, hi - lo);
+#else
+    scan_object(m, lo, hi);
+#endif
+}
+
 static void scan_item(struct marker *m, uintptr_t lo, uintptr_t hi)
 {
     if (hi - lo > CHUNK_BYTES) {
@@ -239,7 +265,7 @@ static void scan_item(struct marker *m, uintptr_t lo, uintptr_t hi)
         hi = lo + CHUNK_BYTES;
     }
     m->scan_bytes += hi - lo;
-    scan_object(m, lo, hi);
+    scan_item_now(m, lo, hi);
 }
 
 static void recruit_helpers(void);
