@@ -8,7 +8,8 @@
  * work buffer; black ones are marked and scanned.  When no grey object is
  * left, white objects are garbage.
  *
- * This is the stop-the-world form.  A cycle:
+ * A cycle, as the stop-the-world form runs it (the concurrent form
+ * differs in step 2; below):
  *
  *   0. Sweep termination: finish sweeping the last cycle's spans, so no
  *      span is marked while unswept (sweep.c), and keep the background
@@ -39,11 +40,15 @@
  * does not change while it is marked, so what the roots reach when the
  * world stops is marked (Dijkstra's argument with no mutator at all).
  * New objects appear only after the restart, from spans swept for this
- * cycle, so their missing mark bits are never taken for death.  The
- * concurrent form (the hybrid write barrier: Yuasa 1990's deletion
- * barrier with Dijkstra's insertion barrier, as in Go 1.8's proposal
- * "Eliminate STW stack re-scanning") will mark in step 2 with the world
- * running; see ../shared/design/ARCHITECTURE.md.
+ * cycle, so their missing mark bits are never taken for death.
+ *
+ * The concurrent form (gc_set_concurrent(1); mark_concurrent below) marks
+ * in step 2 with the world running: the stop scans the roots and turns on
+ * the hybrid write barrier (Yuasa 1990's deletion barrier with Dijkstra's
+ * insertion barrier, as in Go 1.8's proposal "Eliminate STW stack
+ * re-scanning"; barrier.c); the world restarts while this thread, the
+ * idle marker, the barriers and the assists mark; mark termination stops
+ * it again for steps 3-5.  The argument is in docs/design.md.
  *
  * Who runs a cycle: gc_collect's caller, or an allocating thread that sees
  * heap_alloc reach the trigger, or one that ran out of memory.  Cycles
