@@ -233,39 +233,54 @@ struct fifo { /* two arrays, as in a work buffer (internal.h) */
 };
 
 /*
- * Under memcheck, a grey item's object may have been freed since it was
- * queued, or be freed by another thread while it is scanned: a gc_free
- * while marking shades the object's words before it zeroes them (so the
- * scan has nothing left to do), and memcheck sees its bytes as freed.
- * Natively the scan reads zeroes or a new, black object, harmlessly.  So
- * the memcheck build skips an item whose object is gone and reads the
- * others with address errors off in the item's range -- which must lie
- * inside the object, so a wrong item range is still caught.
+ * A grey item's object may have been freed since it was queued, or be
+ * freed by another thread while it is scanned: a gc_free while marking
+ * shades the object's words first, so the scan has nothing left to do.
+ * Natively it reads the object's old (shaded) words, zeroes, or a new
+ * black object in a reused slot, harmlessly.  Memcheck sees the freed
+ * bytes as freed, so the memcheck build drops an item whose object is no
+ * longer live, and reads the others with address errors off in the
+ * item's range -- after asserting that the range lies inside the object,
+ * so a wrong item is still caught.
  */
-static void scan_item_now(struct marker *m, uintptr_t lo, uintptr_t hi)
-{
 #if GCHEAP_VALGRIND
+static bool item_freed(uintptr_t lo)
+{
     struct span *s;
     size_t i;
-    if (!gci_mark_find(lo, &s, &i))
-        return;
-    GCI_ASSERT(hi <= span_object(s, i) + s->elemsize);
+    if (gci_mark_find(lo, &s, &i))
+        return false;
+    /* A real item's object was marked when it was queued, and its mark
+     * stays until the sweep. */
+    s = span_of((void *)lo);
+    GCI_ASSERT(s && span_bit(s, BM_MARK, span_index(s, lo)));
+    return true;
+}
+
+static void scan_freeable(struct marker *m, uintptr_t lo, uintptr_t hi)
+{
+    struct span *s = span_of((void *)lo);
+    GCI_ASSERT(s && hi <= span_object(s, span_index(s, lo)) + s->elemsize);
     VALGRIND_DISABLE_ADDR_ERROR_REPORTING_IN_RANGE(lo, hi - lo);
     scan_object(m, lo, hi);
     VALGRIND_ENABLE_ADDR_ERROR_REPORTING_IN_RANGE(lo, hi - lo);
-#else
-    scan_object(m, lo, hi);
-#endif
 }
+#else
+#define scan_freeable scan_object
+#endif
 
 static void scan_item(struct marker *m, uintptr_t lo, uintptr_t hi)
 {
+#if GCHEAP_VALGRIND
+    if (item_freed(lo))
+        return;
+#endif
     if (hi - lo > CHUNK_BYTES) {
         gci_work_push(m, lo + CHUNK_BYTES, hi);
         hi = lo + CHUNK_BYTES;
     }
     m->scan_bytes += hi - lo;
-    scan_item_now(m, lo, hi);
+    scan_freeable(m, lo, hi);
 }
 
 static void recruit_helpers(void);
@@ -494,13 +509,16 @@ static uint64_t drain_all(struct marker *m)
 /* ---- Overflow ------------------------------------------------------------ */
 
 /* Scans every marked object of a scan span again: what a dropped work
- * item would have reached gets marked now. */
+ * item would have reached gets marked now.  Objects gc_free freed while
+ * marking are left out: their words were shaded at the free (and under
+ * memcheck their bytes are freed). */
 static void rescan_span(struct span *s, void *arg)
 {
     if (s->kind == GCI_NOSCAN)
         return;
     for (size_t i = 0; i < s->nelems; i++)
-        if (span_bit(s, BM_MARK, i)) {
+        if (span_bit(s, BM_MARK, i) && span_bit(s, BM_ALLOC, i) &&
+            !span_bit(s, BM_FREED, i)) {
             uintptr_t obj = span_object(s, i);
             gci_mark_range(arg, obj, obj + s->elemsize);
         }
