@@ -27,11 +27,6 @@
 
 #include <errno.h>
 
-static inline bool slot_live(const struct span *s, size_t index)
-{
-    return span_bit(s, BM_ALLOC, index) && !span_bit(s, BM_FREED, index);
-}
-
 /* Zeroes an object about to be handed out.  The common small sizes (8 to
  * 64 bytes, multiples of 8) take two overlapping stores of a constant
  * size, which compile to a few moves in line: a loop of word stores

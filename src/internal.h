@@ -133,6 +133,12 @@ static inline bool span_bit(const struct span *s, unsigned which, size_t i)
     return (at_load(span_bits(s, which, i >> 6)) >> (i & 63)) & 1;
 }
 
+/* SPAN-1: a slot is live iff its alloc bit is set and its freed bit clear. */
+static inline bool slot_live(const struct span *s, size_t index)
+{
+    return span_bit(s, BM_ALLOC, index) && !span_bit(s, BM_FREED, index);
+}
+
 static inline size_t span_class_of(unsigned cls, enum gci_kind kind)
 {
     return cls * GCI_NUM_KINDS + kind;

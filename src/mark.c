@@ -49,7 +49,7 @@ bool gci_mark_find(uintptr_t v, struct span **sp, size_t *index)
     if (!s)
         return false;
     size_t i = span_index(s, v);
-    if (i >= s->nelems || !span_bit(s, BM_ALLOC, i) || span_bit(s, BM_FREED, i))
+    if (i >= s->nelems || !slot_live(s, i))
         return false;
     *sp = s;
     *index = i;
@@ -517,8 +517,7 @@ static void rescan_span(struct span *s, void *arg)
     if (s->kind == GCI_NOSCAN)
         return;
     for (size_t i = 0; i < s->nelems; i++)
-        if (span_bit(s, BM_MARK, i) && span_bit(s, BM_ALLOC, i) &&
-            !span_bit(s, BM_FREED, i)) {
+        if (span_bit(s, BM_MARK, i) && slot_live(s, i)) {
             uintptr_t obj = span_object(s, i);
             gci_mark_range(arg, obj, obj + s->elemsize);
         }

@@ -109,7 +109,7 @@ static void mark_uncollectable(struct span *s, void *arg)
     if (s->kind != GCI_UNCOLLECTABLE)
         return;
     for (size_t i = 0; i < s->nelems; i++)
-        if (span_bit(s, BM_ALLOC, i) && !span_bit(s, BM_FREED, i))
+        if (slot_live(s, i))
             gci_mark_object(arg, s, i);
 }
 
