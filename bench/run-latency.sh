@@ -6,7 +6,7 @@
 #   sh run-latency.sh [-l live_mib] [-s seconds] [-r runs] DIR
 #
 #   DIR      where latency-gcheap, latency-bdwgc, latency-go,
-#            latency-malloc and touch are
+#            latency-malloc, touch and spin are
 #            (../build/bench)
 #   -l MiB   live heap (default 2048)
 #   -s S     seconds of allocation (default 10)
@@ -24,7 +24,11 @@
 # alone and beside a thread that reads live_mib MiB at random (as the
 # concurrent marker does); each line gives the worst touch and how many
 # touches took over 100 us and over 1 ms, to set beside gcheap-conc's max
-# gap and the number of iterations that make up its slowest 0.1%.
+# gap and the number of iterations that make up its slowest 0.1%.  Last
+# the floor of any loop: `spin` times a loop of pure arithmetic for the
+# same seconds, alone and beside a thread spinning on the other CPU (as
+# the mark worker does): its gaps are the machine's own -- preemption,
+# interrupts, the host -- and no allocator's figures can be below them.
 # Benchmark figures, not tests: the exit status is non-zero only if a run
 # fails.
 set -eu
@@ -59,6 +63,12 @@ while [ "$i" -le "$runs" ]; do
         echo "run $i  $line"
         echo "$line" >>"$out"
     done
+    for busy in 0 1; do
+        line=$("$dir/spin" "$secs" "$busy" | grep '^RESULT') || {
+            echo "$0: spin failed" >&2; exit 1; }
+        echo "run $i  $line"
+        echo "$line" >>"$out"
+    done
     i=$((i + 1))
 done
 echo
@@ -70,6 +80,14 @@ val("bench") == "touch" {
   if (val("over_100us") > t100[k]) t100[k] = val("over_100us")
   if (val("over_1ms") > t1[k]) t1[k] = val("over_1ms")
   if (!tn[k]++ || val("us_per_page") < tpage[k]) tpage[k] = val("us_per_page")
+  next }
+val("bench") == "spin" {
+  k = val("busy")
+  if (val("max_us") > smax[k]) smax[k] = val("max_us")
+  if (val("over_100us") > s100[k]) s100[k] = val("over_100us")
+  if (val("over_1ms") > s1[k]) s1[k] = val("over_1ms")
+  if (!sn[k]++ || val("over_100us") < s100min[k]) s100min[k] = val("over_100us")
+  if (!(k in smaxmin) || val("max_us") < smaxmin[k]) smaxmin[k] = val("max_us")
   next }
 { a = val("alloc"); r = val("allocs_per_s") / 1e6; g = val("max_gap_us") / 1000
   p = val("p999_us"); q = val("p99_us"); n = val("gcs"); m = val("maxrss_kib") / 1024
@@ -89,6 +107,9 @@ END {
   printf "\nfirst touch of %d MiB, a page at a time (worst of %d):\n", '"$live"', tn[0]
   for (k = 0; k <= 1; k++)
     printf "  %-24s max %6.1f ms, %5d touches over 100 us, %4d over 1 ms, %.1f us a page\n", k ? "beside a random reader:" : "alone:", tmax[k] / 1000, t100[k], t1[k], tpage[k]
+  printf "a loop of pure arithmetic, %d s (worst of %d; best in brackets):\n", '"$secs"', sn[0]
+  for (k = 0; k <= 1; k++)
+    printf "  %-24s max %6.1f ms (%.1f), %5d iterations over 100 us (%d), %4d over 1 ms\n", k ? "beside a busy CPU:" : "alone:", smax[k] / 1000, smaxmin[k] / 1000, s100[k], s100min[k], s1[k]
   printf "gcheap-conc: max gap %.1f ms; its slowest 0.1%%: %d iterations (at its lowest rate)\n", gap["gcheap-conc"], rate["gcheap-conc"] * 1e6 * '"$secs"' / 64 / 1000
   printf "targets (concurrent mode): max gap <= 1 ms, p99.9 <= 100 us, alloc rate >= 2x bdwgc\n"
 }' "$out"
