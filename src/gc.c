@@ -90,18 +90,26 @@ static struct {
     uint64_t end_idle_ns; /* gci_idle_mark_ns then */
 } st;
 
+/* The CPUs the collector plans for: the CPUs online, or GCHEAP_PROCS. */
 static long ncpu = 1;
 
 void gci_gc_init(void)
 {
-    ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    if (ncpu < 1)
-        ncpu = 1;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    gci_gc_set_procs(n < 1 ? 1 : n);
     at_store(&st.start_ns, gci_os_now_ns());
     at_store(&st.end_ns, at_load(&st.start_ns));
     st.end_cpu_ns = gci_os_process_cpu_ns();
-    gci_pacer_init((unsigned)ncpu);
 }
+
+/* GCHEAP_PROCS (options.c), before any cycle; gc_init's default. */
+void gci_gc_set_procs(long n)
+{
+    ncpu = n;
+    gci_pacer_init((unsigned)n);
+}
+
+long gci_gc_procs(void) { return ncpu; }
 
 /* When the last cycle ended (the library's start before the first). */
 uint64_t gci_gc_last_cycle_ns(void) { return at_load(&st.end_ns); }
@@ -134,20 +142,29 @@ struct cycle_times {
     uint64_t worker_ns;         /* the worker's marking time */
     uint64_t assist_ns0;        /* gci_assist_ns at the mark start */
     uint64_t idle_ns0;          /* gci_idle_mark_ns at the mark start */
+    uint64_t dedicated_ns0;     /* gci_dedicated_mark_ns then */
     uint64_t scanned;
     bool checkmark_skipped;
 };
 
+/* The marking time of a concurrent cycle's workers: its own thread's and
+ * the further dedicated workers' (bgmark.c). */
+static uint64_t workers_ns(const struct cycle_times *ct)
+{
+    return ct->worker_ns +
+           (at_load(&gci_dedicated_mark_ns) - ct->dedicated_ns0);
+}
+
 /* The collector's CPU time in a cycle: the collecting thread's before the
  * stop, every CPU's while the world is stopped, and, while it marks
- * concurrently, the worker's and the assists'. */
+ * concurrently, the workers' and the assists'. */
 static uint64_t cycle_cpu_ns(const struct cycle_times *ct)
 {
     if (!ct->concurrent)
         return (ct->restarted - ct->stopped) * (uint64_t)ncpu +
                (ct->stopped - ct->start);
     return ct->pauses * (uint64_t)ncpu + (ct->stopped - ct->start) +
-           ct->worker_ns + (at_load(&gci_assist_ns) - ct->assist_ns0);
+           workers_ns(ct) + (at_load(&gci_assist_ns) - ct->assist_ns0);
 }
 
 static uint64_t pause_of(const struct cycle_times *ct)
@@ -181,9 +198,9 @@ static void pace(const struct cycle_times *ct)
     if (ct->concurrent && ct->mark_end > ct->mark_begin) {
         uint64_t wall = ct->mark_end - ct->mark_begin;
         f.mark_allocated = ct->heap1 > ct->heap0 ? ct->heap1 - ct->heap0 : 0;
-        f.mark_util =
-            (double)(ct->worker_ns + at_load(&gci_assist_ns) - ct->assist_ns0) /
-            ((double)wall * (double)ncpu);
+        f.mark_util = (double)(workers_ns(ct) + at_load(&gci_assist_ns) -
+                               ct->assist_ns0) /
+                      ((double)wall * (double)ncpu);
         f.idle_util = (double)(at_load(&gci_idle_mark_ns) - ct->idle_ns0) /
                       ((double)wall * (double)ncpu);
     }
@@ -298,16 +315,27 @@ static void flush_marker(struct gthread *t, void *arg)
 
 static void no_roots(struct marker *m) { (void)m; }
 
-/* The worker's share of a CPU while it marks beside the program: Go's 25%
- * of the CPUs (a fraction of one CPU on fewer than 4), or a whole CPU
- * when the cycle's caller waits for it anyway (gc_collect, out of
- * memory).  More than one CPU's worth is not used: one worker. */
-static double worker_share(enum reason why)
+/* The workers of a concurrent cycle, Go's 25% of the CPUs: the cycle's
+ * own thread marks with up to one CPU's worth and each further whole CPU
+ * of the quarter is a dedicated worker (bgmark.c).  On 2 CPUs the
+ * cycle's worker takes half a CPU, on 4 one, on 6 half a CPU beside one
+ * dedicated worker, on 8 one beside one.  The cycle's worker takes a
+ * whole CPU when the cycle's caller waits for it anyway (gc_collect, out
+ * of memory). */
+struct workers {
+    double share;       /* the cycle's worker's share of a CPU */
+    unsigned dedicated; /* dedicated workers beside it */
+};
+
+static struct workers workers_for(enum reason why)
 {
-    if (why == REASON_FORCED || why == REASON_OOM)
-        return 1.0;
     double u = GCI_GOAL_UTIL * (double)ncpu;
-    return u > 1.0 ? 1.0 : u;
+    unsigned whole = (unsigned)u;
+    whole += (double)whole < u; /* CPUs the quarter touches, at least 1 */
+    struct workers w = {u - (double)(whole - 1), whole - 1};
+    if (why == REASON_FORCED || why == REASON_OOM)
+        w.share = 1.0;
+    return w;
 }
 
 /* A fractional worker's turn.  Short: where the scheduler puts the worker
@@ -336,22 +364,25 @@ void gci_assist_revise(void)
                  at_load(&cycle_heap0)));
 }
 
-/* Marking on an idle CPU (idlemark.c), on 2 CPUs or more. */
-static void idle_open(void)
+/* The cycle's dedicated workers beside its own (workers_for). */
+static unsigned cycle_dedicated;
+
+/* Lets the marking threads beside the worker mark (bgmark.c): the
+ * dedicated workers, and on 2 CPUs or more the idle marker. */
+static void bgmark_open(void)
 {
-    if (ncpu >= 2)
-        gci_idle_mark_open(at_load(&st.num_gc));
+    gci_bgmark_open(at_load(&st.num_gc), ncpu >= 2, cycle_dedicated);
 }
 
-/* The worker ran dry: whether to mark on, because the idle marker's step
- * under way published grey objects as it ended.  Either way the idle
- * marker is stopped on return if the worker goes to mark termination. */
-static bool idle_published(void)
+/* The worker ran dry: whether to mark on, because a step of the threads
+ * beside it, under way, published grey objects as it ended.  Either way
+ * they are stopped on return if the worker goes to mark termination. */
+static bool bgmark_published(void)
 {
-    gci_idle_mark_close();
+    gci_bgmark_close();
     if (!gci_work_published())
         return false;
-    idle_open();
+    bgmark_open();
     return true;
 }
 
@@ -376,7 +407,7 @@ static void mark_beside(struct marker *m, struct cycle_times *ct, double share)
         gci_assist_revise();
         if (made_dry)
             return;
-        if ((!done || !d) && !idle_published())
+        if ((!done || !d) && !bgmark_published())
             return;        /* ran dry: on to mark termination, not to sleep --
                               the program would allocate through the sleep on a
                               ratio with no work left */
@@ -434,6 +465,9 @@ static void mark_concurrent(struct cycle_times *ct, enum reason why,
     at_store(&gci_bg_credit, 0);
     ct->assist_ns0 = at_load(&gci_assist_ns);
     ct->idle_ns0 = at_load(&gci_idle_mark_ns);
+    ct->dedicated_ns0 = at_load(&gci_dedicated_mark_ns);
+    struct workers w = workers_for(why);
+    cycle_dedicated = w.dedicated;
     gci_threads_each(reset_marker, NULL);
     gci_roots_mark_stopped(&m);
     gci_work_flush(&m);
@@ -445,16 +479,15 @@ static void mark_concurrent(struct cycle_times *ct, enum reason why,
     restart(ct, ct->stopped);
     ct->mark_begin = gci_os_now_ns();
     gci_roots_mark_uncollectable(&m);
-    idle_open(); /* after: no hungry idle marker splits the roots' buffers */
-    double share = worker_share(why);
+    bgmark_open(); /* after: no hungry marker splits the roots' buffers */
     uint64_t stopped_at, scanned = at_load(&gci_cycle_scanned);
     for (int futile = 0;;) {
-        mark_beside(&m, ct, share);
+        mark_beside(&m, ct, w.share);
         gci_work_flush(&m);
-        gci_idle_mark_close();
+        gci_bgmark_close();
         stop(&stopped_at);
         if (GCHEAP_DEBUG >= 1) {
-            gci_idle_mark_check();                     /* IDLE-1 */
+            gci_bgmark_check();                        /* BGMARK-1 */
             GCI_ASSERT(at_load(&gci_work_nidle) == 0); /* no one hungry */
         }
         gci_threads_each(flush_marker, NULL);
@@ -470,7 +503,7 @@ static void mark_concurrent(struct cycle_times *ct, enum reason why,
         }
         at_fetch_add(&gci_mark_tries, 1);
         restart(ct, stopped_at);
-        idle_open();
+        bgmark_open();
     }
     ct->mark_end = stopped_at;
     /* Items dropped by an overflow are found by a rescan, stopped. */
@@ -630,7 +663,7 @@ static bool bg_request(void)
     if (!at_load(&bg.started)) {
         gci_lock_stoppable(&bg.start_lock);
         if (!at_load(&bg.started))
-            at_store(&bg.started, gci_start_library_thread(bg_main));
+            at_store(&bg.started, gci_start_library_thread(bg_main, NULL));
         pthread_mutex_unlock(&bg.start_lock);
         if (!at_load(&bg.started))
             return false;

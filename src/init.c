@@ -51,7 +51,7 @@ static void after_fork_child(void)
     gci_finalize_after_fork_child();
     gci_sweep_after_fork_child();
     gci_mark_after_fork_child();
-    gci_idle_mark_after_fork_child();
+    gci_bgmark_after_fork_child();
     gci_gc_unlock_after_fork(true);
 }
 

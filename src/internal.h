@@ -413,7 +413,7 @@ void gci_thread_create_end(void);
 extern _Thread_local bool gci_tls_library_thread;
 void gci_library_thread_begin(const char *name);
 void gci_name_thread(const char *name);
-bool gci_start_library_thread(void *(*fn)(void *));
+bool gci_start_library_thread(void *(*fn)(void *), void *arg);
 extern _Thread_local struct mcache *gci_tls_cache
     __attribute__((tls_model("initial-exec")));
 
@@ -596,14 +596,19 @@ bool gci_mark_verify(bool mark2);
 void gci_mark_after_fork_child(void);
 void gci_pacer_cycle_done(const struct gci_cycle_figures *f);
 
-/* idlemark.c: marking on an idle CPU, at SCHED_IDLE. */
+/* bgmark.c: marking threads beside a cycle's worker -- the idle marker
+ * (SCHED_IDLE) and the dedicated workers past the first. */
 extern int gci_opt_idle_mark;
-extern AO_t gci_idle_mark_ns; /* its CPU time in steps that marked */
-void gci_idle_mark_open(uint64_t cycle);
-void gci_idle_mark_close(void);
-void gci_idle_mark_check(void);
+extern AO_t gci_idle_mark_ns;      /* its CPU time in steps that marked */
+extern AO_t gci_dedicated_mark_ns; /* the dedicated workers' */
+void gci_bgmark_open(uint64_t cycle, bool idle, unsigned workers);
+void gci_bgmark_close(void);
+void gci_bgmark_check(void);
 int gci_idle_mark_state(void);
-void gci_idle_mark_after_fork_child(void);
+unsigned gci_dedicated_running(void);
+void gci_bgmark_after_fork_child(void);
+void gci_gc_set_procs(long n);
+long gci_gc_procs(void);
 
 /* sysmon.c: the forced period and the scavenger. */
 extern uint64_t gci_opt_force_period_ns; /* 0: off */

@@ -435,11 +435,12 @@ static void *helper_main(void *arg)
 
 static void start_helpers(void)
 {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    long cpus = gci_gc_procs();
     size_t want = cpus > 1 ? (size_t)cpus - 1 : 0;
     if (want > MAX_HELPERS)
         want = MAX_HELPERS;
-    while (helpers.nhelpers < want && gci_start_library_thread(helper_main))
+    while (helpers.nhelpers < want &&
+           gci_start_library_thread(helper_main, NULL))
         helpers.nhelpers++;
 }
 

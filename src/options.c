@@ -75,6 +75,15 @@ static const char *set_idle_mark(const char *v)
     return set_flag(v, &gci_opt_idle_mark);
 }
 
+static const char *set_procs(const char *v)
+{
+    long n;
+    const char *err = parse_long(v, 1, 1024, &n);
+    if (!err)
+        gci_gc_set_procs(n);
+    return err;
+}
+
 static const char *set_concurrent(const char *v)
 {
     int on = 0;
@@ -177,6 +186,7 @@ static const struct option {
     {"GCHEAP_CONCURRENT", set_concurrent},
     {"GCHEAP_CHECKMARK", set_checkmark},
     {"GCHEAP_IDLE_MARK", set_idle_mark},
+    {"GCHEAP_PROCS", set_procs},
 };
 
 void gci_options_init(void)

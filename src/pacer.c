@@ -115,7 +115,7 @@ uint64_t gci_pacer_choose_goal(uint64_t live, int percent, uint64_t limit,
  *     cons_mark = A * u / (W * (1 - u))
  * where A is what was allocated from the trigger to mark termination and
  * u the collector's share of the CPU while marking (workers and assists).
- * Marking done on CPU time the program left idle (idlemark.c), a share
+ * Marking done on CPU time the program left idle (bgmark.c), a share
  * u_idle, counts on the marking side only, as in Go:
  *     cons_mark = A * (u + u_idle) / (W * (1 - u))
  * Marking with the goal share (GCI_GOAL_UTIL) then needs a runway of

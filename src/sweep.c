@@ -107,7 +107,7 @@ static void *sweeper_main(void *arg)
 
 static void start_sweeper(void)
 {
-    started = gci_start_library_thread(sweeper_main);
+    started = gci_start_library_thread(sweeper_main, NULL);
 }
 
 /* Before a cycle: keeps the sweeper out until gci_sweep_resume, sweeps

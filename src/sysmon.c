@@ -153,7 +153,7 @@ static void start(void)
     pthread_cond_init(&sm.wake, &ca);
     pthread_condattr_destroy(&ca);
 
-    sm.started = gci_start_library_thread(sysmon_main);
+    sm.started = gci_start_library_thread(sysmon_main, NULL);
     sm.failed = !sm.started;
     at_store(&sm.running, 1); /* or failed: either way, not again */
 }

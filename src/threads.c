@@ -198,10 +198,10 @@ void gci_name_thread(const char *name)
     prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
 }
 
-/* Starts one of the library's threads: detached, every signal blocked
- * (the suspend signal must never reach it: it is never registered).
- * Returns false if it could not be created. */
-bool gci_start_library_thread(void *(*fn)(void *))
+/* Starts one of the library's threads, fn(arg): detached, every signal
+ * blocked (the suspend signal must never reach it: it is never
+ * registered).  Returns false if it could not be created. */
+bool gci_start_library_thread(void *(*fn)(void *), void *arg)
 {
     pthread_t t;
     pthread_attr_t attr;
@@ -211,7 +211,7 @@ bool gci_start_library_thread(void *(*fn)(void *))
     sigfillset(&all);
     gci_thread_create_begin();
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    int err = pthread_create(&t, &attr, fn, NULL);
+    int err = pthread_create(&t, &attr, fn, arg);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     if (err)

@@ -1,5 +1,5 @@
 /* chains.h -- for the unit tests of concurrent marking (termination.c,
- * idlemark.c): a live heap of checksummed 64-byte nodes in chains, as
+ * bgmark.c): a live heap of checksummed 64-byte nodes in chains, as
  * bench/latency's, and garbage that reuses any of it freed by mistake. */
 #ifndef GCHEAP_TEST_CHAINS_H
 #define GCHEAP_TEST_CHAINS_H

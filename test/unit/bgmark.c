@@ -1,13 +1,16 @@
-/* Unit test of the idle marker (src/idlemark.c): a concurrent cycle whose
- * worker does no marking of its own -- a debug hook makes it wait and then
- * go to mark termination, each time -- is marked by the idle marker
- * between the termination tries, and every object survives, checksummed,
+/* Unit test of the marking threads beside a cycle's worker
+ * (src/bgmark.c): a concurrent cycle whose worker does no marking of its
+ * own -- a debug hook makes it wait and then go to mark termination, each
+ * time -- is marked between the termination tries by the idle marker, or,
+ * with the collector planning for 16 CPUs (GCHEAP_PROCS) and idle marking
+ * off, by three dedicated workers; every object survives, checksummed,
  * through garbage that reuses any memory freed by mistake.  Debug builds
  * hold every 4th step's grey objects unpublished for 200 µs, and check at
- * each termination stop that the idle marker is between steps (IDLE-1):
- * a termination that did not wait out the step under way fails here.
- * With idle marking off (GCHEAP_IDLE_MARK=0) the same cycles are marked by
- * no one between the tries and end in the stopped drain. */
+ * each termination stop that every such thread is between steps
+ * (BGMARK-1): a termination that did not wait out a step under way fails
+ * here.  With idle marking off (GCHEAP_IDLE_MARK=0) and no dedicated
+ * worker (2 CPUs planned for) the same cycles are marked by no one
+ * between the tries and end in the stopped drain. */
 #include "chains.h"
 
 #include <time.h>
@@ -58,13 +61,14 @@ static bool wait_then_dry(void)
 enum { CYCLES = 3 };
 
 struct counts {
-    uint64_t idle_ns, tries, drains;
+    uint64_t idle_ns, dedicated_ns, tries, drains;
 };
 
 static struct counts counts_now(void)
 {
-    struct counts c = {at_load(&gci_idle_mark_ns), at_load(&gci_mark_tries),
-                       at_load(&gci_mark_stopped_drains)};
+    struct counts c = {
+        at_load(&gci_idle_mark_ns), at_load(&gci_dedicated_mark_ns),
+        at_load(&gci_mark_tries), at_load(&gci_mark_stopped_drains)};
     return c;
 }
 
@@ -82,8 +86,8 @@ static struct counts run_cycles(bool (*hook)(void))
     struct counts b = counts_now();
     garbage(300000);
     gc_collect();
-    struct counts d = {b.idle_ns - a.idle_ns, b.tries - a.tries,
-                       b.drains - a.drains};
+    struct counts d = {b.idle_ns - a.idle_ns, b.dedicated_ns - a.dedicated_ns,
+                       b.tries - a.tries, b.drains - a.drains};
     return d;
 }
 
@@ -93,6 +97,7 @@ static void test_idle_marker_marks(void)
     printf("idle marking: %.1f ms, %llu tries in %d cycles\n",
            (double)d.idle_ns / 1e6, (unsigned long long)d.tries, CYCLES);
     CHECKF(d.idle_ns > 0, "the idle marker never marked");
+    CHECKF(d.dedicated_ns == 0, "a dedicated worker marked on 2 CPUs");
     CHECKF(d.drains == 0,
            "%llu of %d cycles drained stopped: the idle marker did not "
            "mark between the tries",
@@ -102,6 +107,30 @@ static void test_idle_marker_marks(void)
     chains_verify("idle marking");
 }
 
+/* Planning for 16 CPUs: the cycle's worker and three dedicated ones. */
+static void test_dedicated_mark(void)
+{
+    gci_opt_idle_mark = 0;
+    gci_gc_set_procs(16);
+    struct counts d = run_cycles(wait_progress_then_dry);
+    unsigned running = gci_dedicated_running();
+    gci_gc_set_procs(2);
+    gci_opt_idle_mark = 1;
+    printf("dedicated marking: %.1f ms by %u workers, %llu tries in %d "
+           "cycles\n",
+           (double)d.dedicated_ns / 1e6, running, (unsigned long long)d.tries,
+           CYCLES);
+    CHECKF(running == 3, "%u dedicated workers running, not 3", running);
+    CHECKF(d.dedicated_ns > 0, "the dedicated workers never marked");
+    CHECKF(d.idle_ns == 0, "idle marking off, yet it marked for %llu ns",
+           (unsigned long long)d.idle_ns);
+    CHECKF(d.drains == 0,
+           "%llu of %d cycles drained stopped: the dedicated workers did "
+           "not mark between the tries",
+           (unsigned long long)d.drains, CYCLES);
+    chains_verify("dedicated marking");
+}
+
 static void test_off(void)
 {
     gci_opt_idle_mark = 0;
@@ -109,6 +138,7 @@ static void test_off(void)
     gci_opt_idle_mark = 1;
     CHECKF(d.idle_ns == 0, "idle marking off, yet it marked for %llu ns",
            (unsigned long long)d.idle_ns);
+    CHECKF(d.dedicated_ns == 0, "a dedicated worker marked on 2 CPUs");
     CHECKF(d.drains == CYCLES,
            "idle marking off: %llu stopped drains in %d cycles",
            (unsigned long long)d.drains, CYCLES);
@@ -126,6 +156,7 @@ int main(void)
         printf("skipped: idle marking needs 2 CPUs\n");
         return 0;
     }
+    gci_gc_set_procs(2); /* the machine's CPUs, whatever GCHEAP_PROCS */
     gc_set_concurrent(1);
     gc_set_percent(-1); /* only the test's cycles */
     chains_build(256, 1 << 19);
@@ -138,6 +169,7 @@ int main(void)
         return check_done();
     }
     test_idle_marker_marks();
+    test_dedicated_mark();
     test_off();
     return check_done();
 }
