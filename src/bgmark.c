@@ -4,11 +4,12 @@
  * further dedicated workers (Go's dedicated mark workers).
  *
  * A concurrent cycle's collector share is a quarter of the CPUs (gc.c,
- * worker_share).  The cycle's own thread is one worker, whole or
+ * workers_for).  The cycle's own thread is one worker, whole or
  * fractional; where the quarter is more than one CPU (5 CPUs or more)
  * the rest is whole CPUs, each a dedicated worker here: a thread at the
- * program's priority that marks in steps for as long as the cycle lets
- * it.  Their marking, timed by their threads' CPU clocks, is the
+ * normal priority (not SCHED_IDLE; the policy and nice value of the
+ * thread that started it, as any thread's) that marks in steps for as long as
+ * the cycle lets it.  Their marking, timed by their threads' CPU clocks, is the
  * collector's CPU in the pacer and the memory limit's CPU cap, as the
  * cycle's worker's is.
  *
@@ -59,7 +60,8 @@ AO_t gci_dedicated_mark_ns; /* the dedicated workers' */
 /* A step's length: what it may hold its grey objects for, and how long a
  * program thread that takes its CPU may wait behind it if the scheduler
  * does not preempt it at once (the idle marker), or how long a closing
- * cycle may wait for it (both). */
+ * cycle may wait for it (both: a thread between steps that sees the cycle
+ * closing leaves the lock to it, `closing`). */
 #define IDLE_STEP_NS 50000u
 #define IDLE_STEP_BYTES (256u << 10)
 #define DEDICATED_STEP_NS 100000u
@@ -83,6 +85,8 @@ struct bgm {
     bool started, failed; /* the thread */
     bool ready;           /* it runs (the idle marker: at SCHED_IDLE) */
     AO_t in_step;         /* holding grey objects no one else can see */
+    AO_t closing;         /* the cycle waits for `lock` to close the gate */
+    AO_t marked_ns;       /* its time in steps that marked, all cycles */
 };
 
 /* Enough for a quarter of 1024 CPUs (GCHEAP_PROCS' limit). */
@@ -173,6 +177,7 @@ static void *bgm_main(void *arg)
         if (d) {
             at_fetch_add(&gci_bg_credit, d);
             at_fetch_add(spent, cpu);
+            at_fetch_add(&b->marked_ns, cpu);
             gci_assist_revise();
         }
         pthread_mutex_unlock(&b->lock);
@@ -181,7 +186,7 @@ static void *bgm_main(void *arg)
                 sched_yield();
             long now = preemptions();
             contended = now != seen ? contended + 1 : 0;
-            seen = now;
+            seen = now; /* a sleep below is a voluntary switch */
         }
         if (contended >= IDLE_CONTENDED) {
             sleep_ns(IDLE_BACKOFF_NS);
@@ -192,8 +197,12 @@ static void *bgm_main(void *arg)
             pthread_mutex_unlock(&b->lock);
             sleep_ns(POLL_NS);
         }
-        if (b->idle)
-            seen = preemptions(); /* a sleep is a voluntary switch */
+        /* A closing cycle waits for the lock: let it have it.  (The mutex
+         * is not fair: a thread that takes it back at once, as a busy
+         * dedicated worker would, kept the closer waiting for as long as
+         * it found work.) */
+        while (at_load(&b->closing))
+            sched_yield();
         pthread_mutex_lock(&b->lock);
         hungry_locked(b, false);
     }
@@ -219,10 +228,12 @@ static void open_gate(struct bgm *b, uint64_t cycle)
 /* Waits out b's step under way and shuts its gate. */
 static void close_gate(struct bgm *b)
 {
+    at_store(&b->closing, 1);
     pthread_mutex_lock(&b->lock);
     b->open = false;
     hungry_locked(b, false); /* the count must not stay up into a stop:
                                 root marking would split its buffers */
+    at_store(&b->closing, 0);
     pthread_mutex_unlock(&b->lock);
 }
 
@@ -266,12 +277,16 @@ static int state_of(struct bgm *b)
  * (the thread, or its policy), 0 before either (test/unit/bgmark.c). */
 int gci_idle_mark_state(void) { return state_of(&idle_marker); }
 
-/* Dedicated workers running (test/unit/bgmark.c). */
-unsigned gci_dedicated_running(void)
+/* Dedicated workers running, and how many of them have marked
+ * (test/unit/bgmark.c). */
+unsigned gci_dedicated_running(unsigned *marked)
 {
-    unsigned n = 0;
-    for (unsigned i = 0; i < ndedicated; i++)
+    unsigned n = 0, m = 0;
+    for (unsigned i = 0; i < ndedicated; i++) {
         n += state_of(&dedicated[i]) == 1;
+        m += at_load(&dedicated[i].marked_ns) > 0;
+    }
+    *marked = m;
     return n;
 }
 
@@ -295,6 +310,7 @@ static void reset(struct bgm *b)
     pthread_cond_init(&b->wake, NULL);
     b->open = b->started = b->failed = b->ready = b->hungry = false;
     at_store(&b->in_step, 0);
+    at_store(&b->closing, 0);
 }
 
 void gci_bgmark_after_fork_child(void)

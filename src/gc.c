@@ -47,7 +47,8 @@
  * the hybrid write barrier (Yuasa 1990's deletion barrier with Dijkstra's
  * insertion barrier, as in Go 1.8's proposal "Eliminate STW stack
  * re-scanning"; barrier.c); the world restarts while this thread, the
- * idle marker, the barriers and the assists mark; mark termination stops
+ * dedicated workers and the idle marker (bgmark.c), the barriers and the
+ * assists mark; mark termination stops
  * it again for steps 3-5.  The argument is in docs/design.md.
  *
  * Who runs a cycle: gc_collect's caller, or an allocating thread that sees
@@ -96,13 +97,15 @@ static long ncpu = 1;
 void gci_gc_init(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    gci_gc_set_procs(n < 1 ? 1 : n);
+    gci_gc_set_procs(n < 1 ? 1 : n > 1024 ? 1024 : n); /* GCHEAP_PROCS' */
     at_store(&st.start_ns, gci_os_now_ns());
     at_store(&st.end_ns, at_load(&st.start_ns));
     st.end_cpu_ns = gci_os_process_cpu_ns();
 }
 
-/* GCHEAP_PROCS (options.c), before any cycle; gc_init's default. */
+/* gc_init's default, then GCHEAP_PROCS (options.c) before any cycle;
+ * test/unit/bgmark.c changes it between cycles (the stopped mark's helper
+ * threads, started on need, stay). */
 void gci_gc_set_procs(long n)
 {
     ncpu = n;

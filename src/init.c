@@ -12,7 +12,8 @@
  * takes); the parent opens the gates,
  * the child forgets the threads that did not come along (threads.c) and
  * the library's own threads (sweeper, finalizer thread, mark helpers,
- * sysmon), which it starts again on need.  The prepare handler also waits
+ * dedicated workers and the idle marker, sysmon), which it starts again
+ * on need.  The prepare handler also waits
  * out a scavenger step, which takes the heap lock at times.
  */
 #include "internal.h"

@@ -605,7 +605,7 @@ void gci_bgmark_open(uint64_t cycle, bool idle, unsigned workers);
 void gci_bgmark_close(void);
 void gci_bgmark_check(void);
 int gci_idle_mark_state(void);
-unsigned gci_dedicated_running(void);
+unsigned gci_dedicated_running(unsigned *marked);
 void gci_bgmark_after_fork_child(void);
 void gci_gc_set_procs(long n);
 long gci_gc_procs(void);
