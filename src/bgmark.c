@@ -8,10 +8,10 @@
  * fractional; where the quarter is more than one CPU (5 CPUs or more)
  * the rest is whole CPUs, each a dedicated worker here: a thread at the
  * normal priority (not SCHED_IDLE; the policy and nice value of the
- * thread that started it, as any thread's) that marks in steps for as long as
- * the cycle lets it.  Their marking, timed by their threads' CPU clocks, is the
- * collector's CPU in the pacer and the memory limit's CPU cap, as the
- * cycle's worker's is.
+ * thread that started it, as any thread's) that marks in steps for as
+ * long as the cycle lets it.  Their marking, timed by their threads' CPU
+ * clocks, is the collector's CPU in the pacer and the memory limit's CPU
+ * cap, as the cycle's worker's is.
  *
  * The idle marker is one more marking thread, at SCHED_IDLE: the
  * scheduler runs it only where no other thread of any process wants the
